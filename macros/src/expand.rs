@@ -1,0 +1,367 @@
+//! Code generation: a static description, the hook set built once, and a
+//! call into the runtime's generic entry point. Everything the generated code
+//! names is an absolute path; its locals start with `__hookflow_`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Expr, FnArg, Pat, ReturnType};
+
+use crate::attr::{each_event, Events, HookList, PipelineArgs, StepArgs};
+use crate::model::{FnModel, Returns};
+
+/// Which registration function (and so which signature trait) checks a hook.
+#[derive(Clone, Copy)]
+enum Role {
+    /// `fn()`, `fn(&HookContext)`.
+    Basic,
+    /// + `fn(&StepError)`, `fn(&HookContext, &StepError)`.
+    Error,
+    /// + the step's error type.
+    StepError,
+    /// `on_success` of a step: + the step's output type.
+    StepSuccess,
+}
+
+fn event_marker(event: &str) -> TokenStream {
+    let marker = format_ident!("on_{}", event.to_lowercase());
+    quote!(::hookflow::__private::event::#marker)
+}
+
+/// The text of a hook as written, for names in records and logs.
+fn hook_name(expr: &Expr) -> String {
+    let raw = expr.to_token_stream().to_string();
+    let mut s = raw
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" ::", "::")
+        .replace(" (", "(")
+        .replace("( ", "(")
+        .replace(" )", ")")
+        .replace(" ,", ",")
+        .replace(" < ", "<")
+        .replace(" >", ">")
+        .replace("& ", "&")
+        .replace(" .", ".")
+        .replace(". ", ".");
+    if s.starts_with("::") {
+        s = s.trim_start_matches("::").to_owned();
+    }
+    s
+}
+
+/// Registration calls for one event list into the builder `b`.
+fn register(
+    b: &syn::Ident,
+    event: &str,
+    list: &HookList,
+    role: Role,
+    kind: &TokenStream,
+    step_types: Option<(&TokenStream, &TokenStream)>,
+) -> TokenStream {
+    let ev = format_ident!("{}", event);
+    let marker = event_marker(event);
+    let calls = list.hooks.iter().map(|hook| {
+        let name = hook_name(hook);
+        let span = hook.span();
+        match (role, step_types) {
+            (Role::StepSuccess, Some((out, _))) => quote_spanned! {span=>
+                ::hookflow::__private::step_success_hook::<#out, #kind, _, _>(&mut #b, #name, #hook);
+            },
+            (Role::StepError, Some((_, err))) => quote_spanned! {span=>
+                ::hookflow::__private::step_error_hook::<#marker, #err, #kind, _, _>(&mut #b, #name, #hook);
+            },
+            (Role::Error, _) => quote_spanned! {span=>
+                ::hookflow::__private::error_hook::<#marker, #kind, _, _>(&mut #b, #name, #hook);
+            },
+            _ => quote_spanned! {span=>
+                ::hookflow::__private::hook::<#marker, #kind, _, _>(&mut #b, #name, #hook);
+            },
+        }
+    });
+    quote! {
+        #b.name_event(::hookflow::__private::Event::#ev);
+        #(#calls)*
+    }
+}
+
+/// `&[(Event::X, &["a", "b"]), ..]` for the static description.
+fn names_table(events: &Events) -> TokenStream {
+    let rows = each_event(events).into_iter().filter_map(|(event, list)| {
+        let list = list?;
+        let ev = format_ident!("{}", event);
+        let names = list.hooks.iter().map(hook_name);
+        Some(quote!((::hookflow::__private::Event::#ev, &[#(#names),*])))
+    });
+    quote!(&[#(#rows),*])
+}
+
+fn has_hooks(events: &Events) -> bool {
+    each_event(events).iter().any(|(_, l)| l.is_some())
+}
+
+/// A builder expression producing a `HookSet` for `events`.
+fn hook_set(
+    events: &Events,
+    roles: impl Fn(&str) -> Role,
+    kind: &TokenStream,
+    step_types: Option<(&TokenStream, &TokenStream)>,
+) -> TokenStream {
+    let b = format_ident!("__hookflow_b");
+    let regs = each_event(events).into_iter().filter_map(|(event, list)| {
+        list.map(|list| register(&b, event, list, roles(event), kind, step_types))
+    });
+    quote! {{
+        #[allow(unused_mut)]
+        let mut #b = ::hookflow::__private::HookSetBuilder::new();
+        #(#regs)*
+        #b.build()
+    }}
+}
+
+fn duration_tokens(d: std::time::Duration) -> TokenStream {
+    let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    quote!(::hookflow::__private::Duration::from_nanos(#nanos))
+}
+
+/// The wrapper's signature: same name, parameters and generics, returning
+/// `Result<T, ErrorType>`; in retry mode the parameters lose `mut` (the
+/// per-attempt copies get it).
+fn wrapper_sig(model: &FnModel, error_ty: TokenStream, strip_mut: bool) -> syn::Signature {
+    let mut sig = model.item.sig.clone();
+    let ok = model.ok_type();
+    let span = match &sig.output {
+        ReturnType::Type(arrow, _) => arrow.span(),
+        ReturnType::Default => sig.paren_token.span.close(),
+    };
+    sig.output = syn::parse_quote_spanned!(span=> -> ::core::result::Result<#ok, #error_ty>);
+    if strip_mut {
+        for input in sig.inputs.iter_mut() {
+            if let FnArg::Typed(pt) = input {
+                strip_mutability(&mut pt.pat);
+            }
+        }
+    }
+    sig
+}
+
+fn strip_mutability(pat: &mut Pat) {
+    match pat {
+        Pat::Ident(p) => {
+            p.mutability = None;
+            if let Some((_, sub)) = &mut p.subpat {
+                strip_mutability(sub);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter_mut().for_each(strip_mutability),
+        Pat::TupleStruct(t) => t.elems.iter_mut().for_each(strip_mutability),
+        Pat::Struct(s) => s.fields.iter_mut().for_each(|f| strip_mutability(&mut f.pat)),
+        Pat::Slice(s) => s.elems.iter_mut().for_each(strip_mutability),
+        Pat::Reference(r) => strip_mutability(&mut r.pat),
+        Pat::Type(t) => strip_mutability(&mut t.pat),
+        Pat::Paren(p) => strip_mutability(&mut p.pat),
+        _ => {}
+    }
+}
+
+/// The body as a value of the declared return type: a closure call (sync) or
+/// an awaited async block, so that `return` and `?` keep their meaning.
+fn body_value(model: &FnModel) -> TokenStream {
+    let block = &model.item.block;
+    let ret = &model.ret;
+    if model.is_async {
+        if model.has_impl {
+            quote!(async move #block.await)
+        } else {
+            quote!({ let __hookflow_ret: #ret = async move #block.await; __hookflow_ret })
+        }
+    } else if model.has_impl {
+        quote!(::hookflow::__private::call(move || #block))
+    } else {
+        quote!(::hookflow::__private::call(move || -> #ret #block))
+    }
+}
+
+/// Wraps a body value for the runtime (`Plain(..)` for non-`Result` returns).
+fn wrap(model: &FnModel, value: TokenStream) -> TokenStream {
+    match model.returns {
+        Returns::Result { .. } => value,
+        Returns::Plain => quote!(::hookflow::__private::Plain(#value)),
+    }
+}
+
+pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
+    let retries = args.retries.map_or(0, |r| r.value);
+    let retry_mode = retries > 0;
+    let item = &model.item;
+    let attrs = &item.attrs;
+    let vis = &item.vis;
+    let sig = wrapper_sig(&model, quote!(::hookflow::StepError), retry_mode);
+    let fn_ident = &item.sig.ident;
+    let fn_name = fn_ident.to_string();
+    let name = args
+        .name
+        .as_ref()
+        .map_or_else(|| fn_name.clone(), |n| n.value.clone());
+    let is_async = model.is_async;
+    let delay = duration_tokens(args.retry_delay.map(|d| d.value).unwrap_or_default());
+    let timeout = match args.timeout {
+        Some(t) => {
+            let d = duration_tokens(t.value);
+            quote!(::core::option::Option::Some(#d))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let names = names_table(&args.events);
+    let line = quote_spanned!(fn_ident.span()=> ::core::line!());
+
+    let kind = if is_async {
+        quote!(::hookflow::__private::AsyncStep)
+    } else {
+        quote!(::hookflow::__private::SyncStep)
+    };
+    let out_ty = model.hook_output_type();
+    let err_ty = model.hook_error_type();
+    let hooks = if has_hooks(&args.events) {
+        let set = hook_set(
+            &args.events,
+            |ev| match ev {
+                "Success" => Role::StepSuccess,
+                "Failure" | "Retry" | "Crash" => Role::StepError,
+                _ => Role::Basic,
+            },
+            &kind,
+            Some((&out_ty, &err_ty)),
+        );
+        quote! {
+            static __HOOKFLOW_HOOKS: ::hookflow::__private::HookCell<::hookflow::__private::HookSet> =
+                ::hookflow::__private::HookCell::new();
+            let __hookflow_hooks = __HOOKFLOW_HOOKS.get_or_init(|| #set);
+        }
+    } else {
+        quote!(let __hookflow_hooks = ::hookflow::__private::HookSet::none();)
+    };
+
+    let ok = model.ok_type();
+    let expose = if model.opaque {
+        quote!(::hookflow::__private::no_output)
+    } else {
+        quote! {{
+            #[allow(unused_imports)]
+            use ::hookflow::__private::{ExposeOutput as _, HideOutput as _};
+            (&::hookflow::__private::Probe::<#ok>::NEW).expose()
+        }}
+    };
+
+    let value = wrap(&model, body_value(&model));
+    let attempt = if is_async {
+        quote!(async move { #value })
+    } else {
+        value
+    };
+    let body = if retry_mode {
+        let clones = model.bindings.iter().map(|b| {
+            let ident = &b.ident;
+            let mutability = b.mutable.then(|| quote!(mut));
+            quote_spanned! {b.span=>
+                let #mutability #ident = ::hookflow::__private::clone_arg(&#ident);
+            }
+        });
+        quote!(::hookflow::__private::Retry(move || { #(#clones)* #attempt }))
+    } else {
+        quote!(::hookflow::__private::Once::new(move || #attempt))
+    };
+    let call = if is_async {
+        quote!(::hookflow::__private::run_async(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body).await)
+    } else {
+        quote!(::hookflow::__private::run_sync(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body))
+    };
+
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::STEPS)]
+            #[linkme(crate = ::hookflow::__private::linkme)]
+            static __HOOKFLOW_STEP: ::hookflow::__private::StepMeta = ::hookflow::__private::StepMeta::__new(
+                #name,
+                #fn_name,
+                ::core::module_path!(),
+                ::core::file!(),
+                #line,
+                #is_async,
+                #retries,
+                #delay,
+                #timeout,
+                #names,
+            );
+            #hooks
+            #call
+        }
+    }
+}
+
+pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
+    let item = &model.item;
+    let attrs = &item.attrs;
+    let vis = &item.vis;
+    let sig = wrapper_sig(&model, quote!(::hookflow::PipelineError), false);
+    let fn_ident = &item.sig.ident;
+    let name = args
+        .name
+        .as_ref()
+        .map_or_else(|| fn_ident.to_string(), |n| n.value.clone());
+    let is_async = model.is_async;
+    let line = quote_spanned!(fn_ident.span()=> ::core::line!());
+    let kind = if is_async {
+        quote!(::hookflow::__private::AsyncStep)
+    } else {
+        quote!(::hookflow::__private::SyncStep)
+    };
+    let roles = |ev: &str| match ev {
+        "Failure" | "Retry" | "Crash" => Role::Error,
+        _ => Role::Basic,
+    };
+    let steps = args.steps.clone().unwrap_or_default();
+    let own_names = names_table(&args.events);
+    let step_names = names_table(&steps);
+    let own_set = hook_set(&args.events, roles, &kind, None);
+    let steps_set = hook_set(&steps, roles, &kind, None);
+
+    let value = wrap(&model, body_value(&model));
+    let call = if is_async {
+        quote!(::hookflow::__private::pipeline_async(&__HOOKFLOW_PIPELINE, __hookflow_hooks, async move { #value }).await)
+    } else {
+        quote!(::hookflow::__private::pipeline_sync(&__HOOKFLOW_PIPELINE, __hookflow_hooks, move || #value))
+    };
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::PIPELINES)]
+            #[linkme(crate = ::hookflow::__private::linkme)]
+            static __HOOKFLOW_PIPELINE: ::hookflow::__private::PipelineMeta = ::hookflow::__private::PipelineMeta::__new(
+                #name,
+                ::core::module_path!(),
+                ::core::file!(),
+                #line,
+                #is_async,
+                #own_names,
+                #step_names,
+            );
+            static __HOOKFLOW_HOOKS: ::hookflow::__private::HookCell<::hookflow::__private::PipelineHooks> =
+                ::hookflow::__private::HookCell::new();
+            let __hookflow_hooks = __HOOKFLOW_HOOKS.get_or_init(|| {
+                ::hookflow::__private::PipelineHooks::new(#own_set, #steps_set)
+            });
+            #call
+        }
+    }
+}
+
+/// The span to blame for a `timeout` on a sync step.
+pub fn timeout_on_sync(span: Span) -> syn::Error {
+    syn::Error::new(
+        span,
+        "`timeout` needs an `async fn` step: a sync function cannot be interrupted when its time is up\n\
+         help: make the step `async fn`, or remove `timeout`",
+    )
+}

@@ -1,0 +1,211 @@
+//! A typed model of the annotated function: what the expansion needs to know
+//! about its signature.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, ToTokens};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+/// How the function's return type maps to the step's `Result<T, StepError>`.
+pub enum Returns {
+    /// `-> Result<T, E>` (any type whose name ends in `Result`): `T` when it
+    /// is written as the first type argument.
+    Result { ok: Option<Type> },
+    /// Any other type (or none: `()`).
+    Plain,
+}
+
+pub struct FnModel {
+    pub item: ItemFn,
+    pub is_async: bool,
+    /// The declared return type (`()` when none).
+    pub ret: Type,
+    pub returns: Returns,
+    /// The return type mentions a generic parameter, a lifetime, a reference
+    /// or `impl Trait`: the output cannot be named from a `static`, nor shown
+    /// to hooks.
+    pub opaque: bool,
+    /// The return type contains `impl Trait` (closures cannot name it).
+    pub has_impl: bool,
+    /// Bindings of the parameters, in order (for per-attempt clones).
+    pub bindings: Vec<Binding>,
+}
+
+pub struct Binding {
+    pub ident: Ident,
+    pub mutable: bool,
+    pub span: Span,
+}
+
+impl FnModel {
+    pub fn new(item: ItemFn) -> syn::Result<FnModel> {
+        let sig = &item.sig;
+        if let Some(c) = &sig.constness {
+            return Err(syn::Error::new(
+                c.span(),
+                "a `const fn` cannot be a step: steps catch panics and time their calls, which `const fn` cannot do",
+            ));
+        }
+        let mut bindings = Vec::new();
+        for input in &sig.inputs {
+            match input {
+                FnArg::Receiver(r) => {
+                    return Err(syn::Error::new(
+                        r.self_token.span(),
+                        "steps and pipelines cannot take `self`: make this an associated function without a receiver, or a free function, and pass the value as an argument",
+                    ))
+                }
+                FnArg::Typed(pt) => collect_bindings(&pt.pat, &mut bindings),
+            }
+        }
+        let ret: Type = match &sig.output {
+            ReturnType::Default => syn::parse_quote!(()),
+            ReturnType::Type(_, ty) => (**ty).clone(),
+        };
+        let returns = classify(&ret);
+        let generics: Vec<Ident> = sig
+            .generics
+            .type_params()
+            .map(|p| p.ident.clone())
+            .chain(sig.generics.const_params().map(|p| p.ident.clone()))
+            .collect();
+        let mut scan = Scan {
+            generics: &generics,
+            opaque: false,
+            has_impl: false,
+        };
+        scan.visit_type(&ret);
+        Ok(FnModel {
+            is_async: sig.asyncness.is_some(),
+            opaque: scan.opaque,
+            has_impl: scan.has_impl,
+            ret,
+            returns,
+            bindings,
+            item,
+        })
+    }
+
+    /// `T` of the wrapper's `Result<T, _>`.
+    pub fn ok_type(&self) -> TokenStream {
+        let ret = &self.ret;
+        match &self.returns {
+            Returns::Result { ok: Some(ok) } => ok.to_token_stream(),
+            Returns::Result { ok: None } => {
+                quote!(<#ret as ::hookflow::__private::StepReturn>::Ok)
+            }
+            Returns::Plain => ret.to_token_stream(),
+        }
+    }
+
+    /// The type typed success hooks take (`T`), as nameable from a `static`.
+    pub fn hook_output_type(&self) -> TokenStream {
+        if self.opaque {
+            quote!(::hookflow::__private::GenericOrBorrowed)
+        } else {
+            self.ok_type()
+        }
+    }
+
+    /// The type typed failure hooks take (`E`), as nameable from a `static`.
+    pub fn hook_error_type(&self) -> TokenStream {
+        let ret = &self.ret;
+        match (&self.returns, self.opaque) {
+            (_, true) => quote!(::hookflow::__private::GenericOrBorrowed),
+            (Returns::Result { .. }, false) => {
+                quote!(<#ret as ::hookflow::__private::StepReturn>::Err)
+            }
+            (Returns::Plain, false) => quote!(::core::convert::Infallible),
+        }
+    }
+}
+
+fn collect_bindings(pat: &Pat, out: &mut Vec<Binding>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(Binding {
+                ident: p.ident.clone(),
+                mutable: p.mutability.is_some(),
+                span: p.ident.span(),
+            });
+            if let Some((_, sub)) = &p.subpat {
+                collect_bindings(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| collect_bindings(&f.pat, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Reference(r) => collect_bindings(&r.pat, out),
+        Pat::Type(t) => collect_bindings(&t.pat, out),
+        Pat::Paren(p) => collect_bindings(&p.pat, out),
+        _ => {}
+    }
+}
+
+fn classify(ret: &Type) -> Returns {
+    let Type::Path(tp) = ret else {
+        return Returns::Plain;
+    };
+    let Some(last) = tp.path.segments.last() else {
+        return Returns::Plain;
+    };
+    if tp.qself.is_some() || !last.ident.to_string().ends_with("Result") {
+        return Returns::Plain;
+    }
+    let ok = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+            GenericArgument::Type(t) => Some(t.clone()),
+            _ => None,
+        }),
+        _ => None,
+    };
+    Returns::Result { ok }
+}
+
+struct Scan<'g> {
+    generics: &'g [Ident],
+    opaque: bool,
+    has_impl: bool,
+}
+
+impl<'ast> Visit<'ast> for Scan<'_> {
+    fn visit_lifetime(&mut self, _: &'ast syn::Lifetime) {
+        self.opaque = true;
+    }
+
+    fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
+        self.opaque = true;
+        syn::visit::visit_type_reference(self, r);
+    }
+
+    fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
+        self.opaque = true;
+        self.has_impl = true;
+        syn::visit::visit_type_impl_trait(self, t);
+    }
+
+    fn visit_type_path(&mut self, tp: &'ast syn::TypePath) {
+        if tp.qself.is_none() {
+            if let Some(first) = tp.path.segments.first() {
+                if self.generics.contains(&first.ident) || first.ident == "Self" {
+                    self.opaque = true;
+                }
+            }
+        }
+        syn::visit::visit_type_path(self, tp);
+    }
+
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        // Array lengths and const arguments may name const generics.
+        if let syn::Expr::Path(p) = e {
+            if let Some(first) = p.path.segments.first() {
+                if self.generics.contains(&first.ident) {
+                    self.opaque = true;
+                }
+            }
+        }
+        syn::visit::visit_expr(self, e);
+    }
+}

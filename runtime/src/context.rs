@@ -1,0 +1,499 @@
+//! What a hook can see: [`HookContext`], [`Status`] and the context builder.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
+use std::ptr::NonNull;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use tracing::Span;
+use uuid::Uuid;
+
+use crate::error::{FailedStep, StepError};
+use crate::resources::Resources;
+
+/// The state of a step call or pipeline run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum Status {
+    /// Still running (what [`current()`](crate::current) sees in a body).
+    Running,
+    /// Finished with a value.
+    Completed,
+    /// Returned an error or timed out, after all retries.
+    Failed,
+    /// Panicked.
+    Crashed,
+    /// Its future was dropped, or its run cancelled.
+    Cancelled,
+}
+
+impl Status {
+    /// The lower-case name used in logs and templates: `running`,
+    /// `completed`, `failed`, `crashed`, `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Crashed => "crashed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// `false` only for [`Status::Running`].
+    pub fn is_terminal(self) -> bool {
+        self != Status::Running
+    }
+
+    pub(crate) fn from_u8(v: u8) -> Status {
+        match v {
+            1 => Status::Completed,
+            2 => Status::Failed,
+            3 => Status::Crashed,
+            4 => Status::Cancelled,
+            _ => Status::Running,
+        }
+    }
+
+    pub(crate) fn to_u8(self) -> u8 {
+        match self {
+            Status::Running => 0,
+            Status::Completed => 1,
+            Status::Failed => 2,
+            Status::Crashed => 3,
+            Status::Cancelled => 4,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A point in time, read from the monotonic clock on hot paths and turned
+/// into wall-clock time only when asked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stamp {
+    Mono(Instant),
+    Wall(SystemTime),
+}
+
+impl Stamp {
+    pub(crate) fn now() -> Stamp {
+        Stamp::Mono(Instant::now())
+    }
+
+    pub(crate) fn wall(self) -> SystemTime {
+        match self {
+            Stamp::Wall(t) => t,
+            Stamp::Mono(i) => {
+                static ANCHOR: OnceLock<(Instant, SystemTime)> = OnceLock::new();
+                let (ai, aw) = *ANCHOR.get_or_init(|| (Instant::now(), SystemTime::now()));
+                if i >= ai {
+                    aw + (i - ai)
+                } else {
+                    aw - (ai - i)
+                }
+            }
+        }
+    }
+
+    pub(crate) fn since(self, earlier: Stamp) -> Duration {
+        match (earlier, self) {
+            (Stamp::Mono(a), Stamp::Mono(b)) => b.saturating_duration_since(a),
+            (a, b) => b.wall().duration_since(a.wall()).unwrap_or_default(),
+        }
+    }
+}
+
+pub(crate) enum Output {
+    None,
+    /// Points at the step's output while the runtime lends the context to
+    /// hooks; the output outlives every borrow of the context (see
+    /// `HookContext::output`).
+    Borrowed(NonNull<dyn Any + Send + Sync>),
+    Owned(Box<dyn Any + Send + Sync>),
+}
+
+/// What a hook can see about the step or pipeline run it fires for.
+///
+/// Hooks receive it as `&HookContext`; [`current()`](crate::current) gives one
+/// for the step or pipeline running on this thread or task, and
+/// [`HookContext::builder`] builds one by hand to unit-test a hook.
+///
+/// | accessor | step hooks | pipeline hooks |
+/// |---|---|---|
+/// | [`step_name`](Self::step_name) | the step | `None` |
+/// | [`pipeline_name`](Self::pipeline_name), [`run_id`](Self::run_id) | the enclosing run, if any | the run |
+/// | [`status`](Self::status), [`is_success`](Self::is_success) | the step's state | the run's state |
+/// | [`error`](Self::error) | the error of this failure or failed attempt | the run's error |
+/// | [`attempt`](Self::attempt), [`max_attempts`](Self::max_attempts) | 1-based attempt, `retries + 1` | `1`, `1` |
+/// | [`started_at`](Self::started_at), [`finished_at`](Self::finished_at), [`duration`](Self::duration) | the step call | the run |
+/// | [`output`](Self::output) | the value (`on_success`) | `None` |
+/// | [`failed_steps`](Self::failed_steps) | empty | every step that failed in the run |
+/// | [`resource`](Self::resource) | the run's resources | the run's resources |
+/// | [`span`](Self::span) | the step's span | the run's span |
+pub struct HookContext {
+    pub(crate) step: Option<Cow<'static, str>>,
+    pub(crate) pipeline: Option<Cow<'static, str>>,
+    pub(crate) run_id: Option<Uuid>,
+    pub(crate) status: Status,
+    pub(crate) error: Option<StepError>,
+    pub(crate) attempt: u32,
+    pub(crate) max_attempts: u32,
+    pub(crate) started: Option<Stamp>,
+    pub(crate) finished: Option<Stamp>,
+    pub(crate) output: Output,
+    pub(crate) resources: Option<Arc<Resources>>,
+    pub(crate) failed_steps: Option<Arc<[FailedStep]>>,
+    pub(crate) span: Span,
+}
+
+// SAFETY: every field is Send + Sync except `Output::Borrowed`, which points
+// at a `dyn Any + Send + Sync` value; sharing or sending a pointer to such a
+// value is as safe as sharing or sending a `&` to it. Its lifetime is handled
+// where it is created (see `Output::Borrowed`).
+unsafe impl Send for HookContext {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for HookContext {}
+
+impl HookContext {
+    pub(crate) fn empty() -> Self {
+        HookContext {
+            step: None,
+            pipeline: None,
+            run_id: None,
+            status: Status::Running,
+            error: None,
+            attempt: 1,
+            max_attempts: 1,
+            started: None,
+            finished: None,
+            output: Output::None,
+            resources: None,
+            failed_steps: None,
+            span: Span::none(),
+        }
+    }
+
+    /// A builder for a context made by hand, to unit-test a hook without
+    /// running a step:
+    ///
+    /// ```
+    /// use hookflow::{ErrorKind, HookContext, Status, StepError};
+    ///
+    /// fn page_oncall(ctx: &HookContext, err: &StepError) -> Result<(), String> {
+    ///     if ctx.attempt() < ctx.max_attempts() {
+    ///         return Err("paged too early".into());
+    ///     }
+    ///     assert_eq!(err.kind(), ErrorKind::Timeout);
+    ///     Ok(())
+    /// }
+    ///
+    /// let err = StepError::manual("load", ErrorKind::Timeout, "timed out after 2s");
+    /// let ctx = HookContext::builder()
+    ///     .step("load")
+    ///     .pipeline("nightly")
+    ///     .status(Status::Failed)
+    ///     .error(err.clone())
+    ///     .attempt(3)
+    ///     .max_attempts(3)
+    ///     .build();
+    /// assert_eq!(ctx.step_name(), Some("load"));
+    /// assert!(page_oncall(&ctx, &err).is_ok());
+    /// ```
+    pub fn builder() -> HookContextBuilder {
+        HookContextBuilder {
+            ctx: HookContext::empty(),
+        }
+    }
+
+    /// The step's display name; `None` in a pipeline's own hooks.
+    pub fn step_name(&self) -> Option<&str> {
+        self.step.as_deref()
+    }
+
+    /// The pipeline's display name, when running inside a pipeline run.
+    pub fn pipeline_name(&self) -> Option<&str> {
+        self.pipeline.as_deref()
+    }
+
+    /// The pipeline run's id (UUID v7, time-ordered), when inside a run.
+    pub fn run_id(&self) -> Option<Uuid> {
+        self.run_id
+    }
+
+    /// The state this hook fires for (`Running` for `on_start`, `on_retry`
+    /// and in [`current()`](crate::current)).
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// `true` when the status is [`Status::Completed`].
+    pub fn is_success(&self) -> bool {
+        self.status == Status::Completed
+    }
+
+    /// The error: of the failed attempt (`on_retry`), of the final failure
+    /// (`on_crash`, `on_failure`, `on_finish` after a failure), or of the
+    /// cancellation. `None` on success.
+    pub fn error(&self) -> Option<&StepError> {
+        self.error.as_ref()
+    }
+
+    /// The attempt, 1-based.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Attempts allowed in all: `retries + 1`.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// When the step call (or run) started.
+    pub fn started_at(&self) -> Option<SystemTime> {
+        self.started.map(Stamp::wall)
+    }
+
+    /// When it reached its terminal state; `None` while running.
+    pub fn finished_at(&self) -> Option<SystemTime> {
+        self.finished.map(Stamp::wall)
+    }
+
+    /// From start to finish, or to now while running.
+    pub fn duration(&self) -> Duration {
+        match self.started {
+            None => Duration::ZERO,
+            Some(start) => self.finished.unwrap_or_else(Stamp::now).since(start),
+        }
+    }
+
+    /// [`started_at`](Self::started_at) in RFC 3339 (UTC), as the templates
+    /// show it.
+    pub fn started_at_rfc3339(&self) -> Option<String> {
+        self.started_at()
+            .map(|t| humantime::format_rfc3339_millis(t).to_string())
+    }
+
+    /// [`finished_at`](Self::finished_at) in RFC 3339 (UTC).
+    pub fn finished_at_rfc3339(&self) -> Option<String> {
+        self.finished_at()
+            .map(|t| humantime::format_rfc3339_millis(t).to_string())
+    }
+
+    /// The step's output, when it completed and its type is `T`
+    /// (`on_success`, and `on_finish` after a success).
+    ///
+    /// Outputs whose type borrows (`&str`, types with lifetimes), is generic,
+    /// or is not `Send + Sync` are not exposed: this returns `None` for them.
+    pub fn output<T: Any>(&self) -> Option<&T> {
+        match &self.output {
+            Output::None => None,
+            // SAFETY: a borrowed output is only installed by the runtime in a
+            // context that lives on its stack (or its future's state) next to
+            // the output, lent to hooks by `&` while the output is alive, and
+            // never cloned or moved out with the pointer.
+            Output::Borrowed(ptr) => unsafe { ptr.as_ref() }.downcast_ref::<T>(),
+            Output::Owned(b) => b.downcast_ref::<T>(),
+        }
+    }
+
+    /// The steps that failed in the run (pipeline hooks; empty elsewhere).
+    pub fn failed_steps(&self) -> &[FailedStep] {
+        self.failed_steps.as_deref().unwrap_or(&[])
+    }
+
+    /// A resource of the run, by type (see [`Resources`]).
+    pub fn resource<R: Any + Send + Sync>(&self) -> Option<&R> {
+        self.resources.as_deref()?.get::<R>()
+    }
+
+    /// The run's resources, if any were given.
+    pub fn resources(&self) -> Option<&Resources> {
+        self.resources.as_deref()
+    }
+
+    /// The `tracing` span of the step call or run.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// A copy that owns everything but the output (which is dropped): for
+    /// hooks that must outlive the step's stack frame.
+    pub(crate) fn detach(&self) -> HookContext {
+        HookContext {
+            step: self.step.clone(),
+            pipeline: self.pipeline.clone(),
+            run_id: self.run_id,
+            status: self.status,
+            error: self.error.clone(),
+            attempt: self.attempt,
+            max_attempts: self.max_attempts,
+            started: self.started,
+            finished: self.finished,
+            output: Output::None,
+            resources: self.resources.clone(),
+            failed_steps: self.failed_steps.clone(),
+            span: self.span.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for HookContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookContext")
+            .field("step", &self.step)
+            .field("pipeline", &self.pipeline)
+            .field("run_id", &self.run_id)
+            .field("status", &self.status)
+            .field("error", &self.error)
+            .field("attempt", &self.attempt)
+            .field("max_attempts", &self.max_attempts)
+            .field("duration", &self.duration())
+            .field("failed_steps", &self.failed_steps())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`HookContext`] by hand; see [`HookContext::builder`].
+#[derive(Debug)]
+pub struct HookContextBuilder {
+    ctx: HookContext,
+}
+
+impl HookContextBuilder {
+    /// The step's display name.
+    pub fn step(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.ctx.step = Some(name.into());
+        self
+    }
+
+    /// The pipeline's display name.
+    pub fn pipeline(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.ctx.pipeline = Some(name.into());
+        self
+    }
+
+    /// The run id; [`build`](Self::build) makes a fresh UUID v7 when a
+    /// pipeline is set without one.
+    pub fn run_id(mut self, id: Uuid) -> Self {
+        self.ctx.run_id = Some(id);
+        self
+    }
+
+    /// The status (default: `Running`).
+    pub fn status(mut self, status: Status) -> Self {
+        self.ctx.status = status;
+        self
+    }
+
+    /// The error.
+    pub fn error(mut self, error: StepError) -> Self {
+        self.ctx.error = Some(error);
+        self
+    }
+
+    /// The output, readable with [`HookContext::output`].
+    pub fn output<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        self.ctx.output = Output::Owned(Box::new(value));
+        self
+    }
+
+    /// A resource, readable with [`HookContext::resource`].
+    pub fn resource<R: Any + Send + Sync>(mut self, value: R) -> Self {
+        let mut resources = self
+            .ctx
+            .resources
+            .take()
+            .map(|r| Arc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone()))
+            .unwrap_or_default();
+        resources.insert(value);
+        self.ctx.resources = Some(Arc::new(resources));
+        self
+    }
+
+    /// All resources at once.
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.ctx.resources = Some(Arc::new(resources));
+        self
+    }
+
+    /// The attempt, 1-based (default 1).
+    pub fn attempt(mut self, attempt: u32) -> Self {
+        self.ctx.attempt = attempt;
+        self
+    }
+
+    /// Attempts in all (default 1).
+    pub fn max_attempts(mut self, max: u32) -> Self {
+        self.ctx.max_attempts = max;
+        self
+    }
+
+    /// When it started.
+    pub fn started_at(mut self, at: SystemTime) -> Self {
+        self.ctx.started = Some(Stamp::Wall(at));
+        self
+    }
+
+    /// When it finished.
+    pub fn finished_at(mut self, at: SystemTime) -> Self {
+        self.ctx.finished = Some(Stamp::Wall(at));
+        self
+    }
+
+    /// One failed step of the run (call once per step).
+    pub fn failed_step(mut self, step: FailedStep) -> Self {
+        let mut steps: Vec<FailedStep> = self.ctx.failed_steps.take().map(|s| s.to_vec()).unwrap_or_default();
+        steps.push(step);
+        self.ctx.failed_steps = Some(steps.into());
+        self
+    }
+
+    /// The context.
+    pub fn build(mut self) -> HookContext {
+        if self.ctx.pipeline.is_some() && self.ctx.run_id.is_none() {
+            self.ctx.run_id = Some(Uuid::now_v7());
+        }
+        self.ctx
+    }
+}
+
+#[cfg(feature = "serde")]
+mod ser {
+    use super::HookContext;
+    use crate::error::FailedStep;
+    use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+    /// Serialises to the template variables `hook.*`: `step_name`,
+    /// `pipeline`, `run_id`, `status`, `is_success`, `error_message`,
+    /// `error_kind`, `attempt`, `max_attempts`, `started_at`, `completed_at`
+    /// (RFC 3339), `duration_secs`, `failed_steps`.
+    impl Serialize for HookContext {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut st = s.serialize_struct("HookContext", 13)?;
+            st.serialize_field("step_name", &self.step_name())?;
+            st.serialize_field("pipeline", &self.pipeline_name())?;
+            st.serialize_field("run_id", &self.run_id().map(|id| id.to_string()))?;
+            st.serialize_field("status", &self.status())?;
+            st.serialize_field("is_success", &self.is_success())?;
+            st.serialize_field("error_message", &self.error().map(|e| e.message()))?;
+            st.serialize_field("error_kind", &self.error().map(|e| e.kind()))?;
+            st.serialize_field("attempt", &self.attempt())?;
+            st.serialize_field("max_attempts", &self.max_attempts())?;
+            st.serialize_field("started_at", &self.started_at_rfc3339())?;
+            st.serialize_field("completed_at", &self.finished_at_rfc3339())?;
+            st.serialize_field("duration_secs", &self.duration().as_secs_f64())?;
+            let failed: &[FailedStep] = self.failed_steps();
+            st.serialize_field("failed_steps", failed)?;
+            st.end()
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! Type-erased hooks, hook sets, and calling hooks in isolation.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::context::HookContext;
+use crate::error::panic_message;
+use crate::frame::{enter, enter_hook, Frame};
+use crate::meta::Event;
+use crate::run::RunShared;
+
+pub(crate) type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// What calling an erased hook gave.
+pub enum HookCall<'a> {
+    /// A sync hook ran.
+    Ready(Result<(), String>),
+    /// An async hook's future, still to be awaited.
+    Pending(HookFuture<'a>),
+    /// The hook's argument does not exist for this firing.
+    Skipped(&'static str),
+}
+
+type DynHookFn = dyn for<'a> Fn(&'a HookContext) -> HookCall<'a> + Send + Sync;
+
+/// A hook of any accepted signature, behind one calling convention.
+pub struct ErasedHook {
+    name: &'static str,
+    is_async: bool,
+    f: Box<DynHookFn>,
+}
+
+impl ErasedHook {
+    pub(crate) fn new<F>(name: &'static str, is_async: bool, f: F) -> Self
+    where
+        F: for<'a> Fn(&'a HookContext) -> HookCall<'a> + Send + Sync + 'static,
+    {
+        ErasedHook {
+            name,
+            is_async,
+            f: Box::new(f),
+        }
+    }
+
+    /// The hook as written in the attribute.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl fmt::Debug for ErasedHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErasedHook")
+            .field("name", &self.name)
+            .field("is_async", &self.is_async)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The hooks of one step or pipeline, per event.
+#[derive(Debug)]
+pub struct HookSet {
+    lists: [Box<[ErasedHook]>; 7],
+    named: u8,
+}
+
+impl HookSet {
+    pub(crate) fn get(&self, event: Event) -> &[ErasedHook] {
+        &self.lists[event.index()]
+    }
+
+    /// `true` when the attribute names `event` (even with an empty list).
+    pub(crate) fn names(&self, event: Event) -> bool {
+        self.named & (1 << event.index()) != 0
+    }
+
+    /// The set with no hooks.
+    #[doc(hidden)]
+    pub fn none() -> &'static HookSet {
+        Self::empty()
+    }
+
+    pub(crate) fn empty() -> &'static HookSet {
+        static EMPTY: OnceLock<HookSet> = OnceLock::new();
+        EMPTY.get_or_init(|| HookSetBuilder::new().build())
+    }
+}
+
+/// Collects the hooks of an attribute, in the order written.
+#[derive(Debug, Default)]
+pub struct HookSetBuilder {
+    lists: [Vec<ErasedHook>; 7],
+    named: u8,
+}
+
+impl HookSetBuilder {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Marks `event` as named by the attribute (its list replaces a pipeline
+    /// default, even when empty).
+    pub fn name_event(&mut self, event: Event) {
+        self.named |= 1 << event.index();
+    }
+
+    #[doc(hidden)]
+    pub fn __push(&mut self, event: Event, hook: ErasedHook) {
+        self.name_event(event);
+        self.lists[event.index()].push(hook);
+    }
+
+    /// The finished set.
+    pub fn build(self) -> HookSet {
+        HookSet {
+            lists: self.lists.map(Vec::into_boxed_slice),
+            named: self.named,
+        }
+    }
+}
+
+/// A lazily built, program-lifetime value (the hook sets of a step or
+/// pipeline, built on first call).
+#[derive(Debug)]
+pub struct HookCell<T>(OnceLock<T>);
+
+impl<T> HookCell<T> {
+    /// An empty cell.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        HookCell(OnceLock::new())
+    }
+
+    /// The value, built by `init` on first use.
+    #[inline]
+    pub fn get_or_init(&'static self, init: impl FnOnce() -> T) -> &'static T {
+        self.0.get_or_init(init)
+    }
+}
+
+/// How one hook call went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HookStatus {
+    /// It returned `()` or `Ok(())`.
+    Ok,
+    /// It returned `Err`; the message is the error's `Display`.
+    Failed(String),
+    /// It panicked; the panic message.
+    Panicked(String),
+    /// An async hook ran past its time bound and was stopped.
+    TimedOut(Duration),
+    /// It was not called because its argument does not exist for this
+    /// firing (a typed `fn(&E)` hook after a panic, say).
+    Skipped(Cow<'static, str>),
+    /// The step's future was dropped while this async hook ran.
+    Interrupted,
+}
+
+impl HookStatus {
+    /// `true` for [`HookStatus::Ok`] and [`HookStatus::Skipped`].
+    pub fn is_ok(&self) -> bool {
+        matches!(self, HookStatus::Ok | HookStatus::Skipped(_))
+    }
+}
+
+impl fmt::Display for HookStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HookStatus::Ok => f.write_str("ok"),
+            HookStatus::Failed(m) => write!(f, "failed: {m}"),
+            HookStatus::Panicked(m) => write!(f, "panicked: {m}"),
+            HookStatus::TimedOut(d) => {
+                write!(f, "timed out after {}", humantime::format_duration(*d))
+            }
+            HookStatus::Skipped(why) => f.write_str(why),
+            HookStatus::Interrupted => f.write_str("interrupted: the step's future was dropped"),
+        }
+    }
+}
+
+/// The record of one hook call in a pipeline run, readable after the run
+/// from [`RunReport::hook_outcomes`](crate::RunReport::hook_outcomes).
+#[derive(Debug, Clone)]
+pub struct HookOutcome {
+    hook: &'static str,
+    event: Event,
+    step: Option<Cow<'static, str>>,
+    status: HookStatus,
+    duration: Duration,
+}
+
+impl HookOutcome {
+    /// The hook, as written in the attribute.
+    pub fn hook(&self) -> &'static str {
+        self.hook
+    }
+
+    /// The event it fired for.
+    pub fn event(&self) -> Event {
+        self.event
+    }
+
+    /// The step it fired for; `None` for the pipeline's own hooks.
+    pub fn step(&self) -> Option<&str> {
+        self.step.as_deref()
+    }
+
+    /// How it went.
+    pub fn status(&self) -> &HookStatus {
+        &self.status
+    }
+
+    /// How long the call took.
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+}
+
+static HOOK_TIMEOUT_NANOS: AtomicU64 = AtomicU64::new(10_000_000_000);
+
+/// The default time bound of async hooks (10 s unless changed); a run can
+/// set its own with [`Run::hook_timeout`](crate::Run::hook_timeout).
+pub fn default_hook_timeout() -> Duration {
+    Duration::from_nanos(HOOK_TIMEOUT_NANOS.load(Ordering::Relaxed))
+}
+
+/// Changes the default time bound of async hooks for the whole process.
+pub fn set_default_hook_timeout(bound: Duration) {
+    let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+    HOOK_TIMEOUT_NANOS.store(nanos, Ordering::Relaxed);
+}
+
+pub(crate) fn hook_bound(run: Option<&RunShared>) -> Duration {
+    run.map_or_else(default_hook_timeout, |r| r.hook_timeout)
+}
+
+fn report(
+    hook: &ErasedHook,
+    event: Event,
+    ctx: &HookContext,
+    status: HookStatus,
+    started: Option<Instant>,
+    run: Option<&RunShared>,
+) {
+    let step = ctx.step_name();
+    let pipeline = ctx.pipeline_name();
+    match &status {
+        HookStatus::Ok => {
+            tracing::debug!(hook = hook.name, event = event.key(), step, pipeline, "hook ran")
+        }
+        HookStatus::Skipped(why) => {
+            tracing::debug!(hook = hook.name, event = event.key(), step, pipeline, reason = %why, "hook skipped")
+        }
+        HookStatus::Failed(msg) => {
+            tracing::warn!(hook = hook.name, event = event.key(), step, pipeline, error = %msg, "hook failed")
+        }
+        HookStatus::Panicked(msg) => {
+            tracing::error!(hook = hook.name, event = event.key(), step, pipeline, panic = %msg, "hook panicked")
+        }
+        HookStatus::TimedOut(bound) => {
+            tracing::warn!(hook = hook.name, event = event.key(), step, pipeline, bound = ?bound, "hook timed out")
+        }
+        HookStatus::Interrupted => {
+            tracing::warn!(hook = hook.name, event = event.key(), step, pipeline, "hook interrupted: the step's future was dropped")
+        }
+    }
+    if let Some(run) = run {
+        let outcome = HookOutcome {
+            hook: hook.name,
+            event,
+            step: ctx.step.clone(),
+            status,
+            duration: started.map(|t| t.elapsed()).unwrap_or_default(),
+        };
+        run.outcomes.lock().unwrap_or_else(|p| p.into_inner()).push(outcome);
+    }
+}
+
+/// Records a hook whose call was cut short by the step's future being dropped.
+pub(crate) fn report_interrupted(
+    hook: &ErasedHook,
+    event: Event,
+    ctx: &HookContext,
+    run: Option<&RunShared>,
+) {
+    report(hook, event, ctx, HookStatus::Interrupted, None, run);
+}
+
+fn status_of(call: std::thread::Result<HookCall<'_>>) -> Result<HookStatus, HookFuture<'_>> {
+    match call {
+        Ok(HookCall::Ready(Ok(()))) => Ok(HookStatus::Ok),
+        Ok(HookCall::Ready(Err(msg))) => Ok(HookStatus::Failed(msg)),
+        Ok(HookCall::Skipped(why)) => Ok(HookStatus::Skipped(Cow::Borrowed(why))),
+        Ok(HookCall::Pending(fut)) => Err(fut),
+        Err(payload) => Ok(HookStatus::Panicked(panic_message(&*payload))),
+    }
+}
+
+fn status_of_finished(r: Result<Result<(), String>, String>) -> HookStatus {
+    match r {
+        Ok(Ok(())) => HookStatus::Ok,
+        Ok(Err(msg)) => HookStatus::Failed(msg),
+        Err(panic) => HookStatus::Panicked(panic),
+    }
+}
+
+/// Calls a hook from sync code. An async hook cannot be awaited here: it is
+/// spawned on the current Tokio runtime, or run to completion on a private
+/// one when there is none.
+pub(crate) fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
+    if hook.is_async {
+        run_detached(hook, event, ctx.detach(), frame.task_of());
+        return;
+    }
+    let run = frame.run.as_deref();
+    let started = run.map(|_| Instant::now());
+    let call = {
+        let _hook = enter_hook();
+        catch_unwind(AssertUnwindSafe(|| (hook.f)(ctx)))
+    };
+    let status = status_of(call).unwrap_or_else(|_| {
+        HookStatus::Failed("internal: a sync hook returned a future".to_owned())
+    });
+    report(hook, event, ctx, status, started, run);
+}
+
+/// Calls a hook from async code, awaiting an async hook within its bound.
+pub(crate) async fn call_async(
+    hook: &'static ErasedHook,
+    event: Event,
+    ctx: &HookContext,
+    frame: &Frame,
+) {
+    let run = frame.run.as_deref();
+    let started = run.map(|_| Instant::now());
+    let call = {
+        let _entered = enter(frame);
+        let _hook = enter_hook();
+        catch_unwind(AssertUnwindSafe(|| (hook.f)(ctx)))
+    };
+    let status = match status_of(call) {
+        Ok(status) => status,
+        Err(fut) => await_bounded(fut, frame, hook_bound(run)).await,
+    };
+    report(hook, event, ctx, status, started, run);
+}
+
+async fn await_bounded(fut: HookFuture<'_>, frame: &Frame, bound: Duration) -> HookStatus {
+    let scoped = Scoped::new(frame, true, fut);
+    if tokio::runtime::Handle::try_current().is_ok() {
+        match tokio::time::timeout(bound, scoped).await {
+            Ok(r) => status_of_finished(r),
+            Err(_) => HookStatus::TimedOut(bound),
+        }
+    } else {
+        status_of_finished(scoped.await)
+    }
+}
+
+/// Runs an async hook away from the step's own future (sync steps, and
+/// hooks fired from `Drop`).
+pub(crate) fn run_detached(hook: &'static ErasedHook, event: Event, ctx: HookContext, frame: Frame) {
+    let task = async move {
+        let run = frame.run.clone();
+        let started = Some(Instant::now());
+        let call = {
+            let _entered = enter(&frame);
+            let _hook = enter_hook();
+            catch_unwind(AssertUnwindSafe(|| (hook.f)(&ctx)))
+        };
+        let status = match status_of(call) {
+            Ok(status) => status,
+            Err(fut) => await_bounded(fut, &frame, hook_bound(run.as_deref())).await,
+        };
+        report(hook, event, &ctx, status, started, run.as_deref());
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(task);
+        }
+        Err(_) => match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(rt) => rt.block_on(task),
+            Err(e) => tracing::error!(hook = hook.name, event = event.key(), error = %e, "could not start a runtime for an async hook"),
+        },
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Polls `fut` with `frame` current (and, for hooks, the in-hook flag
+    /// set), catching panics.
+    pub(crate) struct Scoped<'f, F> {
+        frame: &'f Frame,
+        hook: bool,
+        done: bool,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<'f, F> Scoped<'f, F> {
+    pub(crate) fn new(frame: &'f Frame, hook: bool, fut: F) -> Self {
+        Scoped {
+            frame,
+            hook,
+            done: false,
+            fut,
+        }
+    }
+}
+
+impl<F: Future> Future for Scoped<'_, F> {
+    /// `Err(panic message)` when the future panicked.
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if *this.done {
+            return Poll::Pending;
+        }
+        let _entered = enter(this.frame);
+        let _hook = this.hook.then(enter_hook);
+        let fut = this.fut;
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => {
+                *this.done = true;
+                Poll::Ready(Ok(v))
+            }
+            Err(payload) => {
+                *this.done = true;
+                Poll::Ready(Err(panic_message(&*payload)))
+            }
+        }
+    }
+}
+
+/// The list that fires for `event`: the function's own, or the pipeline's
+/// `steps(..)` default when the function does not name the event.
+pub(crate) fn effective<'h>(
+    own: &'h HookSet,
+    defaults: Option<&'h HookSet>,
+    event: Event,
+) -> &'h [ErasedHook] {
+    match defaults {
+        Some(d) if !own.names(event) => d.get(event),
+        _ => own.get(event),
+    }
+}
+
+/// The run's defaults for steps, when there is a run.
+pub(crate) fn defaults_of(run: Option<&Arc<RunShared>>) -> Option<&'static HookSet> {
+    run.map(|r| r.defaults)
+}

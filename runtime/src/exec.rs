@@ -1,0 +1,788 @@
+//! The execution core: what every generated step and pipeline wrapper calls.
+//!
+//! The generic entry points ([`run_sync`], [`run_async`], [`pipeline_sync`],
+//! [`pipeline_async`]) only call the body, catch its panics and hand the
+//! outcome to [`Unit`], which is not generic and owns the lifecycle: attempts,
+//! retries, terminal state, hook order, isolation and records.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::context::{HookContext, Output, Stamp, Status};
+use crate::dispatch::{
+    call_async, call_sync, defaults_of, effective, report_interrupted, ErasedHook, HookSet,
+    Scoped,
+};
+use crate::error::{panic_message, FailedStep, PipelineError, StepError};
+use crate::frame::{enter, in_hook, with_current, Frame, Scope};
+use crate::meta::{Event, PipelineMeta, StepMeta};
+use crate::run::{start_run, RunShared};
+
+/// A step's return type, seen as a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Result`",
+    label = "hookflow reads a return type whose name ends in `Result` as `Result<T, E>`",
+    note = "return `Result<T, E>` (or an alias of it), or a type whose name does not end in `Result`"
+)]
+pub trait StepReturn {
+    /// The value of a successful call.
+    type Ok;
+    /// The body's own error type.
+    type Err: Into<anyhow::Error>;
+    /// The outcome as a `Result`.
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+}
+
+impl<T, E: Into<anyhow::Error>> StepReturn for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+    #[inline]
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// A plain (non-`Result`) return value.
+pub struct Plain<T>(pub T);
+
+impl<T> StepReturn for Plain<T> {
+    type Ok = T;
+    type Err = Infallible;
+    #[inline]
+    fn into_result(self) -> Result<T, Infallible> {
+        Ok(self.0)
+    }
+}
+
+/// A step body, called once per attempt.
+pub trait Body {
+    /// What one attempt returns (a value, or a future for async steps).
+    type Out;
+    /// Runs one attempt.
+    fn attempt(&mut self) -> Self::Out;
+}
+
+/// A body without retries: called once.
+pub struct Once<F>(Option<F>);
+
+impl<F> Once<F> {
+    /// Wraps the body.
+    #[inline]
+    pub fn new(f: F) -> Self {
+        Once(Some(f))
+    }
+}
+
+impl<F: FnOnce() -> O, O> Body for Once<F> {
+    type Out = O;
+    #[inline]
+    fn attempt(&mut self) -> O {
+        match self.0.take() {
+            Some(f) => f(),
+            None => panic!("hookflow: a step without `retries` was attempted twice"),
+        }
+    }
+}
+
+/// A body with retries: its arguments are cloned per attempt.
+pub struct Retry<F>(pub F);
+
+impl<F: FnMut() -> O, O> Body for Retry<F> {
+    type Out = O;
+    #[inline]
+    fn attempt(&mut self) -> O {
+        (self.0)()
+    }
+}
+
+/// Gives hooks a view of the output (see `HookContext::output`).
+pub type Expose<T> = fn(&T) -> Option<NonNull<dyn Any + Send + Sync>>;
+
+/// The output is not shown to hooks.
+pub fn no_output<T>(_: &T) -> Option<NonNull<dyn Any + Send + Sync>> {
+    None
+}
+
+/// Chooses, at the step's definition, whether its output can be shown to
+/// hooks (`'static + Send + Sync` outputs can).
+#[doc(hidden)]
+pub struct Probe<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> Probe<T> {
+    #[doc(hidden)]
+    pub const NEW: Probe<T> = Probe(std::marker::PhantomData);
+}
+
+#[doc(hidden)]
+pub trait ExposeOutput<T> {
+    fn expose(&self) -> Expose<T>;
+}
+
+impl<T: Any + Send + Sync> ExposeOutput<T> for Probe<T> {
+    #[inline]
+    fn expose(&self) -> Expose<T> {
+        |v| Some(NonNull::from(v as &(dyn Any + Send + Sync)))
+    }
+}
+
+#[doc(hidden)]
+pub trait HideOutput<T> {
+    fn expose(&self) -> Expose<T>;
+}
+
+impl<T> HideOutput<T> for &Probe<T> {
+    #[inline]
+    fn expose(&self) -> Expose<T> {
+        no_output::<T>
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Step(&'static StepMeta),
+    Pipeline(&'static PipelineMeta),
+}
+
+/// One step call or pipeline run in progress.
+pub(crate) struct Unit {
+    kind: Kind,
+    own: &'static HookSet,
+    defaults: Option<&'static HookSet>,
+    pub(crate) frame: Frame,
+}
+
+/// What ended an attempt.
+enum AttemptEnd<O> {
+    Done(O),
+    Panicked(String),
+    TimedOut(Duration),
+    Cancelled,
+    NoRuntime,
+}
+
+fn terminal_events(status: Status) -> &'static [Event] {
+    match status {
+        Status::Completed => &[Event::Success, Event::Finish],
+        Status::Failed => &[Event::Failure, Event::Finish],
+        Status::Crashed => &[Event::Crash, Event::Failure, Event::Finish],
+        Status::Cancelled | Status::Running => &[Event::Cancel, Event::Finish],
+    }
+}
+
+impl Unit {
+    fn step(meta: &'static StepMeta, own: &'static HookSet) -> Unit {
+        let (suppressed, run) = with_current(|parent| {
+            (in_hook(), parent.and_then(|p| p.run.clone()))
+        });
+        let span = tracing::info_span!(
+            "hookflow.step",
+            step = meta.name(),
+            run_id = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        if let Some(run) = &run {
+            span.record("run_id", tracing::field::display(run.run_id));
+        }
+        let (own, defaults) = if suppressed {
+            (HookSet::empty(), None)
+        } else {
+            (own, defaults_of(run.as_ref()))
+        };
+        let frame = Frame::new(Scope::Step(meta), run, meta.max_attempts(), span);
+        Unit {
+            kind: Kind::Step(meta),
+            own,
+            defaults,
+            frame,
+        }
+    }
+
+    fn pipeline(
+        meta: &'static PipelineMeta,
+        own: &'static HookSet,
+        step_defaults: &'static HookSet,
+    ) -> Unit {
+        let suppressed = in_hook();
+        let run = with_current(|parent| start_run(meta, step_defaults, parent));
+        let span = tracing::info_span!(
+            "hookflow.pipeline",
+            pipeline = meta.name(),
+            run_id = %run.run_id,
+            status = tracing::field::Empty,
+        );
+        let own = if suppressed { HookSet::empty() } else { own };
+        let frame = Frame::new(Scope::Pipeline, Some(run), 1, span);
+        Unit {
+            kind: Kind::Pipeline(meta),
+            own,
+            defaults: None,
+            frame,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Step(m) => m.name(),
+            Kind::Pipeline(m) => m.name(),
+        }
+    }
+
+    fn what(&self) -> &'static str {
+        match self.kind {
+            Kind::Step(_) => "step",
+            Kind::Pipeline(_) => "pipeline",
+        }
+    }
+
+    fn run(&self) -> Option<&RunShared> {
+        self.frame.run.as_deref()
+    }
+
+    fn step_meta(&self) -> Option<&'static StepMeta> {
+        match self.kind {
+            Kind::Step(m) => Some(m),
+            Kind::Pipeline(_) => None,
+        }
+    }
+
+    fn max_attempts(&self) -> u32 {
+        self.frame.max_attempts
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.run().is_some_and(|r| r.token.is_cancelled())
+    }
+
+    fn hooks(&self, event: Event) -> &'static [ErasedHook] {
+        effective(self.own, self.defaults, event)
+    }
+
+    fn context(&self, status: Status, error: Option<&StepError>) -> HookContext {
+        let mut ctx = self.frame.context();
+        ctx.status = status;
+        ctx.error = error.cloned();
+        ctx
+    }
+
+    fn name_cow(&self) -> Cow<'static, str> {
+        Cow::Borrowed(self.name())
+    }
+
+    /// Records the terminal state: span field, tracing event, the run's list
+    /// of failed steps.
+    fn record_terminal(&self, status: Status, error: Option<&StepError>) {
+        self.frame.set_status(status);
+        self.frame.span.record("status", status.as_str());
+        let attempt = self.frame.attempt();
+        let run_id = self.run().map(|r| tracing::field::display(r.run_id));
+        match error {
+            None => tracing::info!(
+                parent: &self.frame.span,
+                what = self.what(),
+                name = self.name(),
+                run_id,
+                attempt,
+                status = status.as_str(),
+                "finished"
+            ),
+            Some(err) => tracing::warn!(
+                parent: &self.frame.span,
+                what = self.what(),
+                name = self.name(),
+                run_id,
+                attempt,
+                status = status.as_str(),
+                kind = err.kind().as_str(),
+                error = err.message(),
+                "finished"
+            ),
+        }
+        if let (Kind::Step(_), Some(run), Some(err)) = (self.kind, self.run(), error) {
+            run.failed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(FailedStep::from_error(err));
+        }
+    }
+
+    /// The context for the terminal hooks.
+    fn terminal_context(
+        &self,
+        status: Status,
+        error: Option<&StepError>,
+        finished: Stamp,
+        output: Option<NonNull<dyn Any + Send + Sync>>,
+    ) -> HookContext {
+        let mut ctx = self.context(status, error);
+        ctx.finished = Some(finished);
+        if let Some(ptr) = output {
+            ctx.output = Output::Borrowed(ptr);
+        }
+        if let (Kind::Pipeline(_), Some(run)) = (self.kind, self.run()) {
+            ctx.step = None;
+            ctx.failed_steps = Some(run.failed_snapshot());
+        }
+        ctx
+    }
+
+    fn attempt_started(&self, attempt: u32) {
+        self.frame.set_attempt(attempt);
+        tracing::debug!(parent: &self.frame.span, name = self.name(), attempt, "attempt started");
+    }
+
+    fn attempt_failed(&self, err: &StepError) {
+        tracing::warn!(
+            parent: &self.frame.span,
+            name = self.name(),
+            attempt = err.attempt(),
+            max_attempts = self.max_attempts(),
+            kind = err.kind().as_str(),
+            error = err.message(),
+            "attempt failed, retrying"
+        );
+    }
+
+    fn retry_delay(&self) -> Duration {
+        self.step_meta().map_or(Duration::ZERO, |m| m.retry_delay())
+    }
+
+    /// The terminal state, its hooks fired in order, from sync code.
+    /// `skip` hooks of the plan were already handled.
+    fn finish_sync(
+        &self,
+        status: Status,
+        error: Option<&StepError>,
+        finished: Stamp,
+        output: Option<NonNull<dyn Any + Send + Sync>>,
+        skip: usize,
+    ) {
+        let ctx = self.terminal_context(status, error, finished, output);
+        let plan = terminal_events(status)
+            .iter()
+            .flat_map(|&ev| self.hooks(ev).iter().map(move |h| (ev, h)));
+        for (event, hook) in plan.skip(skip) {
+            call_sync(hook, event, &ctx, &self.frame);
+        }
+    }
+
+    // ----- sync steps ------------------------------------------------------
+
+    fn fire_sync(&self, event: Event, error: Option<&StepError>) {
+        let hooks = self.hooks(event);
+        if hooks.is_empty() {
+            return;
+        }
+        let ctx = self.context(Status::Running, error);
+        for hook in hooks {
+            call_sync(hook, event, &ctx, &self.frame);
+        }
+    }
+
+    /// Ends the call: records it and fires its terminal hooks.
+    fn end_sync(
+        &self,
+        status: Status,
+        error: Option<&StepError>,
+        output: Option<NonNull<dyn Any + Send + Sync>>,
+    ) {
+        let finished = Stamp::now();
+        self.record_terminal(status, error);
+        self.finish_sync(status, error, finished, output, 0);
+    }
+
+    // ----- async steps -----------------------------------------------------
+
+    async fn fire_async(&self, event: Event, error: Option<&StepError>) {
+        let hooks = self.hooks(event);
+        if hooks.is_empty() {
+            return;
+        }
+        let ctx = self.context(Status::Running, error);
+        for hook in hooks {
+            call_async(hook, event, &ctx, &self.frame).await;
+        }
+    }
+
+    async fn end_async(
+        &self,
+        guard: &DropGuard<'_>,
+        status: Status,
+        error: Option<&StepError>,
+        output: Option<NonNull<dyn Any + Send + Sync>>,
+    ) {
+        let finished = Stamp::now();
+        self.record_terminal(status, error);
+        guard.reached(status, error.cloned(), finished);
+        let ctx = self.terminal_context(status, error, finished, output);
+        let plan = terminal_events(status)
+            .iter()
+            .flat_map(|&ev| self.hooks(ev).iter().map(move |h| (ev, h)));
+        for (i, (event, hook)) in plan.enumerate() {
+            guard.begin_hook(i);
+            call_async(hook, event, &ctx, &self.frame).await;
+            guard.end_hook();
+        }
+        guard.done();
+    }
+
+    async fn attempt_async<F: Future>(&self, fut: F, timeout: Option<Duration>) -> AttemptEnd<F::Output> {
+        let scoped = Scoped::new(&self.frame, false, fut);
+        let timed = async {
+            let r = match timeout {
+                None => scoped.await,
+                Some(bound) => {
+                    if tokio::runtime::Handle::try_current().is_err() {
+                        return AttemptEnd::NoRuntime;
+                    }
+                    match tokio::time::timeout(bound, scoped).await {
+                        Ok(r) => r,
+                        Err(_) => return AttemptEnd::TimedOut(bound),
+                    }
+                }
+            };
+            match r {
+                Ok(v) => AttemptEnd::Done(v),
+                Err(panic) => AttemptEnd::Panicked(panic),
+            }
+        };
+        match self.run() {
+            Some(run) => tokio::select! {
+                biased;
+                () = run.token.cancelled() => AttemptEnd::Cancelled,
+                end = timed => end,
+            },
+            None => timed.await,
+        }
+    }
+}
+
+/// Fires what is left of a step's or run's hooks when its future is dropped
+/// before they all ran: `on_cancel` and `on_finish` if it had not ended, or
+/// the rest of its terminal hooks if it was dropped while firing them.
+struct DropGuard<'u> {
+    unit: &'u Unit,
+    terminal: OnceLock<(Status, Option<StepError>, Stamp)>,
+    cursor: AtomicU32,
+    in_flight: AtomicBool,
+    done: AtomicBool,
+}
+
+impl<'u> DropGuard<'u> {
+    fn new(unit: &'u Unit) -> Self {
+        DropGuard {
+            unit,
+            terminal: OnceLock::new(),
+            cursor: AtomicU32::new(0),
+            in_flight: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+        }
+    }
+
+    fn reached(&self, status: Status, error: Option<StepError>, finished: Stamp) {
+        let _ = self.terminal.set((status, error, finished));
+    }
+
+    fn begin_hook(&self, index: usize) {
+        self.cursor.store(index as u32 + 1, Ordering::Relaxed);
+        self.in_flight.store(true, Ordering::Relaxed);
+    }
+
+    fn end_hook(&self) {
+        self.in_flight.store(false, Ordering::Relaxed);
+    }
+
+    fn done(&self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for DropGuard<'_> {
+    fn drop(&mut self) {
+        if self.done.load(Ordering::Relaxed) {
+            return;
+        }
+        let unit = self.unit;
+        let _entered = enter(&unit.frame);
+        match self.terminal.get() {
+            None => {
+                // Dropped while running: the call ends cancelled.
+                let err = StepError::cancelled(unit.name_cow(), unit.frame.attempt());
+                let finished = Stamp::now();
+                unit.record_terminal(Status::Cancelled, Some(&err));
+                if let Kind::Pipeline(_) = unit.kind {
+                    if let Some(run) = unit.run() {
+                        run.set_status(Status::Cancelled);
+                    }
+                }
+                unit.finish_sync(Status::Cancelled, Some(&err), finished, None, 0);
+            }
+            Some((status, error, finished)) => {
+                // Dropped while firing terminal hooks: finish them (without
+                // the output, which is gone).
+                let cursor = self.cursor.load(Ordering::Relaxed) as usize;
+                if self.in_flight.load(Ordering::Relaxed) && cursor > 0 {
+                    let plan = terminal_events(*status)
+                        .iter()
+                        .flat_map(|&ev| unit.hooks(ev).iter().map(move |h| (ev, h)));
+                    if let Some((event, hook)) = plan.clone().nth(cursor - 1) {
+                        let ctx = unit.terminal_context(*status, error.as_ref(), *finished, None);
+                        report_interrupted(hook, event, &ctx, unit.run());
+                    }
+                }
+                unit.finish_sync(*status, error.as_ref(), *finished, None, cursor);
+            }
+        }
+    }
+}
+
+// ----- entry points ----------------------------------------------------------
+
+/// Runs a sync step: the generated wrapper of `#[step] fn` calls this.
+pub fn run_sync<R, B>(
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    expose: Expose<R::Ok>,
+    mut body: B,
+) -> Result<R::Ok, StepError>
+where
+    R: StepReturn,
+    B: Body<Out = R>,
+{
+    let unit = Unit::step(meta, hooks);
+    let _entered = enter(&unit.frame);
+    let _span = unit.frame.span.enter();
+    if unit.is_cancelled() {
+        let err = StepError::cancelled(unit.name_cow(), 1);
+        unit.end_sync(Status::Cancelled, Some(&err), None);
+        return Err(err);
+    }
+    let max = unit.max_attempts();
+    let mut attempt = 1;
+    loop {
+        unit.attempt_started(attempt);
+        unit.fire_sync(Event::Start, None);
+        let err = match catch_unwind(AssertUnwindSafe(|| body.attempt().into_result())) {
+            Ok(Ok(value)) => {
+                unit.end_sync(Status::Completed, None, expose(&value));
+                return Ok(value);
+            }
+            Ok(Err(e)) => StepError::from_error(unit.name_cow(), attempt, e.into()),
+            Err(payload) => {
+                let err = StepError::from_panic(unit.name_cow(), attempt, &*payload);
+                unit.end_sync(Status::Crashed, Some(&err), None);
+                return Err(err);
+            }
+        };
+        if attempt >= max || unit.is_cancelled() {
+            unit.end_sync(Status::Failed, Some(&err), None);
+            return Err(err);
+        }
+        unit.attempt_failed(&err);
+        unit.fire_sync(Event::Retry, Some(&err));
+        let delay = unit.retry_delay();
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+        attempt += 1;
+    }
+}
+
+/// Runs an async step: the generated wrapper of `#[step] async fn` awaits
+/// this.
+pub async fn run_async<R, B>(
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    expose: Expose<R::Ok>,
+    mut body: B,
+) -> Result<R::Ok, StepError>
+where
+    R: StepReturn,
+    B: Body,
+    B::Out: Future<Output = R>,
+{
+    let unit = Unit::step(meta, hooks);
+    let guard = DropGuard::new(&unit);
+    if unit.is_cancelled() {
+        let err = StepError::cancelled(unit.name_cow(), 1);
+        unit.end_async(&guard, Status::Cancelled, Some(&err), None).await;
+        return Err(err);
+    }
+    let max = unit.max_attempts();
+    let mut attempt = 1;
+    loop {
+        unit.attempt_started(attempt);
+        unit.fire_async(Event::Start, None).await;
+        let fut = {
+            let _entered = enter(&unit.frame);
+            catch_unwind(AssertUnwindSafe(|| body.attempt()))
+        };
+        let end = match fut {
+            Ok(fut) => unit.attempt_async(fut, meta.timeout()).await,
+            Err(payload) => AttemptEnd::Panicked(panic_message(&*payload)),
+        };
+        let err = match end {
+            AttemptEnd::Done(r) => match r.into_result() {
+                Ok(value) => {
+                    unit.end_async(&guard, Status::Completed, None, expose(&value))
+                        .await;
+                    return Ok(value);
+                }
+                Err(e) => StepError::from_error(unit.name_cow(), attempt, e.into()),
+            },
+            AttemptEnd::Panicked(msg) => {
+                let err = StepError::new(
+                    crate::ErrorKind::Panic,
+                    unit.name_cow(),
+                    attempt,
+                    msg,
+                    None,
+                );
+                unit.end_async(&guard, Status::Crashed, Some(&err), None).await;
+                return Err(err);
+            }
+            AttemptEnd::Cancelled => {
+                let err = StepError::cancelled(unit.name_cow(), attempt);
+                unit.end_async(&guard, Status::Cancelled, Some(&err), None).await;
+                return Err(err);
+            }
+            AttemptEnd::TimedOut(bound) => StepError::timeout(unit.name_cow(), attempt, bound),
+            AttemptEnd::NoRuntime => StepError::new(
+                crate::ErrorKind::Error,
+                unit.name_cow(),
+                attempt,
+                "`timeout` needs a Tokio runtime with the time driver enabled".to_owned(),
+                None,
+            ),
+        };
+        if attempt >= max {
+            unit.end_async(&guard, Status::Failed, Some(&err), None).await;
+            return Err(err);
+        }
+        if unit.is_cancelled() {
+            let err = StepError::cancelled(unit.name_cow(), attempt);
+            unit.end_async(&guard, Status::Cancelled, Some(&err), None).await;
+            return Err(err);
+        }
+        unit.attempt_failed(&err);
+        unit.fire_async(Event::Retry, Some(&err)).await;
+        let delay = unit.retry_delay();
+        if !delay.is_zero() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                tokio::time::sleep(delay).await;
+            } else {
+                std::thread::sleep(delay);
+            }
+        }
+        attempt += 1;
+    }
+}
+
+/// The hooks of a pipeline: its own, and the defaults for its steps.
+#[derive(Debug)]
+pub struct PipelineHooks {
+    own: HookSet,
+    steps: HookSet,
+}
+
+impl PipelineHooks {
+    /// Pairs the run's own hooks with the `steps(..)` defaults.
+    pub fn new(own: HookSet, steps: HookSet) -> Self {
+        PipelineHooks { own, steps }
+    }
+}
+
+impl Unit {
+    /// The pipeline's terminal state and error from the body's outcome.
+    fn pipeline_outcome<T, E: Into<anyhow::Error>>(
+        &self,
+        result: Result<Result<T, E>, String>,
+    ) -> (Status, Result<T, StepError>) {
+        match result {
+            Ok(Ok(v)) => (Status::Completed, Ok(v)),
+            Ok(Err(e)) => {
+                let e: anyhow::Error = e.into();
+                let (status, kind) = if self.is_cancelled() {
+                    (Status::Cancelled, crate::ErrorKind::Cancelled)
+                } else {
+                    (Status::Failed, crate::ErrorKind::Error)
+                };
+                let msg = format!("{e:#}");
+                (status, Err(StepError::new(kind, self.name_cow(), 1, msg, Some(e))))
+            }
+            Err(panic) => (
+                Status::Crashed,
+                Err(StepError::new(
+                    crate::ErrorKind::Panic,
+                    self.name_cow(),
+                    1,
+                    panic,
+                    None,
+                )),
+            ),
+        }
+    }
+
+    fn pipeline_error(&self, err: StepError) -> PipelineError {
+        let run = self.run().expect("a pipeline always has a run");
+        PipelineError::new(err, run.run_id, run.failed_snapshot())
+    }
+}
+
+/// Runs a sync pipeline: the generated wrapper of `#[pipeline] fn` calls this.
+pub fn pipeline_sync<R, F>(
+    meta: &'static PipelineMeta,
+    hooks: &'static PipelineHooks,
+    body: F,
+) -> Result<R::Ok, PipelineError>
+where
+    R: StepReturn,
+    F: FnOnce() -> R,
+{
+    let unit = Unit::pipeline(meta, &hooks.own, &hooks.steps);
+    let _entered = enter(&unit.frame);
+    let _span = unit.frame.span.enter();
+    unit.attempt_started(1);
+    unit.fire_sync(Event::Start, None);
+    let result = catch_unwind(AssertUnwindSafe(|| body().into_result()))
+        .map_err(|payload| panic_message(&*payload));
+    let (status, result) = unit.pipeline_outcome(result);
+    if let Some(run) = unit.run() {
+        run.set_status(status);
+    }
+    unit.end_sync(status, result.as_ref().err(), None);
+    result.map_err(|e| unit.pipeline_error(e))
+}
+
+/// Runs an async pipeline: the generated wrapper of `#[pipeline] async fn`
+/// awaits this.
+pub async fn pipeline_async<R, Fut>(
+    meta: &'static PipelineMeta,
+    hooks: &'static PipelineHooks,
+    body: Fut,
+) -> Result<R::Ok, PipelineError>
+where
+    R: StepReturn,
+    Fut: Future<Output = R>,
+{
+    let unit = Unit::pipeline(meta, &hooks.own, &hooks.steps);
+    let guard = DropGuard::new(&unit);
+    unit.attempt_started(1);
+    unit.fire_async(Event::Start, None).await;
+    let result = match Scoped::new(&unit.frame, false, body).await {
+        Ok(r) => Ok(r.into_result()),
+        Err(panic) => Err(panic),
+    };
+    let (status, result) = unit.pipeline_outcome(result);
+    if let Some(run) = unit.run() {
+        run.set_status(status);
+    }
+    unit.end_async(&guard, status, result.as_ref().err(), None).await;
+    result.map_err(|e| unit.pipeline_error(e))
+}

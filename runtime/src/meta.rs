@@ -1,0 +1,331 @@
+//! Static descriptions of steps and pipelines, and the registry that lists
+//! them.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A lifecycle event, the key a hook is attached under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Event {
+    /// Before each attempt (`on_start`).
+    Start,
+    /// The step or run completed (`on_success`).
+    Success,
+    /// Failed for good, after all retries (`on_failure`).
+    Failure,
+    /// An attempt failed and another will follow (`on_retry`).
+    Retry,
+    /// The body panicked; fires before `on_failure` (`on_crash`).
+    Crash,
+    /// Cancelled (`on_cancel`).
+    Cancel,
+    /// Any terminal state, after the specific hooks (`on_finish`).
+    Finish,
+}
+
+impl Event {
+    /// Every event, in declaration order.
+    pub const ALL: [Event; 7] = [
+        Event::Start,
+        Event::Success,
+        Event::Failure,
+        Event::Retry,
+        Event::Crash,
+        Event::Cancel,
+        Event::Finish,
+    ];
+
+    /// The attribute key: `on_start`, `on_success`, …
+    pub fn key(self) -> &'static str {
+        match self {
+            Event::Start => "on_start",
+            Event::Success => "on_success",
+            Event::Failure => "on_failure",
+            Event::Retry => "on_retry",
+            Event::Crash => "on_crash",
+            Event::Cancel => "on_cancel",
+            Event::Finish => "on_finish",
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// The hooks written for one event in an attribute, by the text of their
+/// expressions.
+pub type HookNames = &'static [(Event, &'static [&'static str])];
+
+/// The static description of a `#[step]` function: its name, where it is
+/// declared, its retry and timeout settings and the hooks written on it.
+///
+/// Every `#[step]` registers one; find it by the step's name with
+/// [`registry::step`](crate::registry::step):
+///
+/// ```
+/// #[hookflow::step(retries = 2, on_failure = alert)]
+/// fn load() -> anyhow::Result<()> { Ok(()) }
+/// fn alert() {}
+///
+/// let meta = hookflow::registry::step("load").unwrap();
+/// assert_eq!(meta.name(), "load");
+/// assert_eq!(meta.retries(), 2);
+/// assert_eq!(meta.hooks(hookflow::Event::Failure), ["alert"]);
+/// ```
+#[derive(Debug)]
+pub struct StepMeta {
+    name: &'static str,
+    fn_name: &'static str,
+    module_path: &'static str,
+    file: &'static str,
+    line: u32,
+    is_async: bool,
+    retries: u32,
+    retry_delay: Duration,
+    timeout: Option<Duration>,
+    hooks: HookNames,
+}
+
+impl StepMeta {
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn __new(
+        name: &'static str,
+        fn_name: &'static str,
+        module_path: &'static str,
+        file: &'static str,
+        line: u32,
+        is_async: bool,
+        retries: u32,
+        retry_delay: Duration,
+        timeout: Option<Duration>,
+        hooks: HookNames,
+    ) -> Self {
+        StepMeta {
+            name,
+            fn_name,
+            module_path,
+            file,
+            line,
+            is_async,
+            retries,
+            retry_delay,
+            timeout,
+            hooks,
+        }
+    }
+
+    /// The display name (`name = ".."`, or the function's name).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The function's own name.
+    pub fn fn_name(&self) -> &'static str {
+        self.fn_name
+    }
+
+    /// `module_path!()` where the step is declared.
+    pub fn module_path(&self) -> &'static str {
+        self.module_path
+    }
+
+    /// The source file of the declaration.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// The line of the declaration.
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// `true` for an `async fn` step.
+    pub fn is_async(&self) -> bool {
+        self.is_async
+    }
+
+    /// Extra attempts after the first.
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// Attempts in all: `retries + 1`.
+    pub fn max_attempts(&self) -> u32 {
+        self.retries.saturating_add(1)
+    }
+
+    /// Delay between attempts.
+    pub fn retry_delay(&self) -> Duration {
+        self.retry_delay
+    }
+
+    /// Per-attempt time bound (async steps).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The hooks written for `event` on this step, as written.
+    pub fn hooks(&self, event: Event) -> &'static [&'static str] {
+        names_for(self.hooks, event)
+    }
+
+    /// `true` when the attribute names `event` (so pipeline defaults for it
+    /// do not apply).
+    pub fn names_event(&self, event: Event) -> bool {
+        self.hooks.iter().any(|(e, _)| *e == event)
+    }
+}
+
+/// The static description of a `#[pipeline]` function.
+#[derive(Debug)]
+pub struct PipelineMeta {
+    name: &'static str,
+    module_path: &'static str,
+    file: &'static str,
+    line: u32,
+    is_async: bool,
+    hooks: HookNames,
+    step_defaults: HookNames,
+}
+
+impl PipelineMeta {
+    #[doc(hidden)]
+    pub const fn __new(
+        name: &'static str,
+        module_path: &'static str,
+        file: &'static str,
+        line: u32,
+        is_async: bool,
+        hooks: HookNames,
+        step_defaults: HookNames,
+    ) -> Self {
+        PipelineMeta {
+            name,
+            module_path,
+            file,
+            line,
+            is_async,
+            hooks,
+            step_defaults,
+        }
+    }
+
+    /// The display name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// `module_path!()` where the pipeline is declared.
+    pub fn module_path(&self) -> &'static str {
+        self.module_path
+    }
+
+    /// The source file of the declaration.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// The line of the declaration.
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// `true` for an `async fn` pipeline.
+    pub fn is_async(&self) -> bool {
+        self.is_async
+    }
+
+    /// The run's own hooks for `event`, as written.
+    pub fn hooks(&self, event: Event) -> &'static [&'static str] {
+        names_for(self.hooks, event)
+    }
+
+    /// The `steps(..)` defaults for `event`, as written.
+    pub fn step_defaults(&self, event: Event) -> &'static [&'static str] {
+        names_for(self.step_defaults, event)
+    }
+}
+
+fn names_for(hooks: HookNames, event: Event) -> &'static [&'static str] {
+    hooks
+        .iter()
+        .find(|(e, _)| *e == event)
+        .map(|(_, names)| *names)
+        .unwrap_or(&[])
+}
+
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static STEPS: [StepMeta];
+
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static PIPELINES: [PipelineMeta];
+
+/// Every `#[step]` and `#[pipeline]` linked into the program, found by name.
+///
+/// Registration happens at link time: no start-up code runs and nothing
+/// needs to be called first.
+pub mod registry {
+    use super::{PipelineMeta, StepMeta, PIPELINES, STEPS};
+
+    /// All steps of the program.
+    pub fn steps() -> &'static [StepMeta] {
+        &STEPS
+    }
+
+    /// All pipelines of the program.
+    pub fn pipelines() -> &'static [PipelineMeta] {
+        &PIPELINES
+    }
+
+    /// The step whose display name, function name, or full path
+    /// (`crate::module::fn`) is `name`. A bare name shared by several steps
+    /// finds none: use the path.
+    pub fn step(name: &str) -> Option<&'static StepMeta> {
+        unique(STEPS.iter().filter(|m| {
+            m.name() == name || m.fn_name() == name || path_matches(m.module_path(), m.fn_name(), name)
+        }))
+    }
+
+    /// The pipeline whose display name or full path is `name`.
+    pub fn pipeline(name: &str) -> Option<&'static PipelineMeta> {
+        unique(PIPELINES.iter().filter(|m| {
+            m.name() == name || path_matches(m.module_path(), m.name(), name)
+        }))
+    }
+
+    fn path_matches(module: &str, item: &str, path: &str) -> bool {
+        let Some((m, i)) = path.rsplit_once("::") else {
+            return false;
+        };
+        if i != item {
+            return false;
+        }
+        if m == module {
+            return true;
+        }
+        // `crate::a::b` names `my_crate::a::b` from inside the crate.
+        let own_crate = module.split("::").next().unwrap_or(module);
+        match m.strip_prefix("crate") {
+            Some("") => module == own_crate,
+            Some(rest) => rest.starts_with("::") && module.strip_prefix(own_crate) == Some(rest),
+            None => false,
+        }
+    }
+
+    fn unique<T>(mut it: impl Iterator<Item = T>) -> Option<T> {
+        let first = it.next()?;
+        it.next().is_none().then_some(first)
+    }
+}

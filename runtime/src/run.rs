@@ -1,0 +1,396 @@
+//! Pipeline runs: their shared state, the [`Run`] builder that configures
+//! and reports on one, cancellation, and [`spawn`].
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::context::Status;
+use crate::dispatch::{default_hook_timeout, HookOutcome, HookSet};
+use crate::error::FailedStep;
+use crate::frame::{enter, install_seed, with_current, with_seed, Frame};
+use crate::meta::PipelineMeta;
+use crate::resources::Resources;
+
+/// What every step of one pipeline run shares.
+pub(crate) struct RunShared {
+    pub(crate) run_id: Uuid,
+    pub(crate) meta: &'static PipelineMeta,
+    pub(crate) defaults: &'static HookSet,
+    pub(crate) resources: Arc<Resources>,
+    pub(crate) token: CancellationToken,
+    pub(crate) hook_timeout: Duration,
+    pub(crate) failed: Mutex<Vec<FailedStep>>,
+    pub(crate) outcomes: Mutex<Vec<crate::dispatch::HookOutcome>>,
+    status: AtomicU8,
+}
+
+impl RunShared {
+    pub(crate) fn failed_snapshot(&self) -> Arc<[FailedStep]> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_slice()
+            .into()
+    }
+
+    pub(crate) fn set_status(&self, status: Status) {
+        self.status.store(status.to_u8(), Ordering::Relaxed);
+    }
+
+    fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Ordering::Relaxed))
+    }
+}
+
+/// The configuration a [`Run`] hands to the next pipeline started under it.
+pub(crate) struct RunSeed {
+    resources: Arc<Resources>,
+    token: CancellationToken,
+    hook_timeout: Option<Duration>,
+    taken: AtomicBool,
+    run: Mutex<Option<Arc<RunShared>>>,
+}
+
+/// Starts a pipeline run: configured by an installed [`Run`] if there is one,
+/// else inheriting from an enclosing run (nested pipelines share its
+/// resources and are cancelled with it), else with defaults.
+pub(crate) fn start_run(
+    meta: &'static PipelineMeta,
+    defaults: &'static HookSet,
+    parent: Option<&Frame>,
+) -> Arc<RunShared> {
+    let parent_run = parent.and_then(|p| p.run.as_deref());
+    let seeded = with_seed(|seed| {
+        let seed = seed.filter(|s| !s.taken.swap(true, Ordering::AcqRel))?;
+        Some((
+            seed.resources.clone(),
+            seed.token.clone(),
+            seed.hook_timeout,
+            seed as *const RunSeed,
+        ))
+    });
+    let (resources, token, hook_timeout, seed) = match (seeded, parent_run) {
+        (Some((r, t, h, s)), _) => (r, t, h.unwrap_or_else(default_hook_timeout), Some(s)),
+        (None, Some(p)) => (p.resources.clone(), p.token.child_token(), p.hook_timeout, None),
+        (None, None) => (
+            Arc::new(Resources::new()),
+            CancellationToken::new(),
+            default_hook_timeout(),
+            None,
+        ),
+    };
+    let run = Arc::new(RunShared {
+        run_id: Uuid::now_v7(),
+        meta,
+        defaults,
+        resources,
+        token,
+        hook_timeout,
+        failed: Mutex::new(Vec::new()),
+        outcomes: Mutex::new(Vec::new()),
+        status: AtomicU8::new(Status::Running.to_u8()),
+    });
+    if let Some(seed) = seed {
+        with_seed(|s| {
+            if let Some(s) = s.filter(|s| std::ptr::eq(*s, seed)) {
+                *s.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(run.clone());
+            }
+        });
+    }
+    run
+}
+
+/// Cancels a pipeline run from anywhere (another task, a signal handler).
+///
+/// Running async steps end [`Cancelled`](crate::Status::Cancelled) at their
+/// next await point; steps not yet started end cancelled without running;
+/// the run's own `on_cancel` hooks fire when it ends.
+#[derive(Clone, Debug)]
+pub struct CancelHandle {
+    token: CancellationToken,
+}
+
+impl CancelHandle {
+    /// Requests cancellation.
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+
+    /// `true` once cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Completes once cancellation is requested (to select on in a pipeline
+    /// body that awaits other things than steps).
+    pub async fn cancelled(&self) {
+        self.token.cancelled().await
+    }
+}
+
+/// Configures one pipeline run and reports on it.
+///
+/// ```
+/// use hookflow::{pipeline, step, HookContext, Run};
+/// use std::sync::Mutex;
+///
+/// #[derive(Default)]
+/// struct Recorder(Mutex<Vec<String>>);
+///
+/// fn record(ctx: &HookContext) {
+///     let rec = ctx.resource::<Recorder>().expect("given to the run");
+///     rec.0.lock().unwrap().push(ctx.step_name().unwrap().to_owned());
+/// }
+///
+/// #[step(on_success = record)]
+/// fn extract() -> u32 { 7 }
+///
+/// #[pipeline]
+/// fn nightly() -> anyhow::Result<u32> {
+///     Ok(extract()?)
+/// }
+///
+/// let report = Run::new().resource(Recorder::default()).execute(nightly);
+/// assert_eq!(*report.output().as_ref().unwrap(), 7);
+/// assert!(report.run_id().is_some());
+/// assert_eq!(report.hook_outcomes().len(), 1);
+/// ```
+pub struct Run {
+    seed: RunSeed,
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("resources", &self.seed.resources)
+            .field("hook_timeout", &self.seed.hook_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Run {
+    /// A run with no resources and the default hook time bound.
+    pub fn new() -> Self {
+        Run {
+            seed: RunSeed {
+                resources: Arc::new(Resources::new()),
+                token: CancellationToken::new(),
+                hook_timeout: None,
+                taken: AtomicBool::new(false),
+                run: Mutex::new(None),
+            },
+        }
+    }
+
+    /// Adds a resource (one per type) that hooks and steps of the run read.
+    pub fn resource<R: std::any::Any + Send + Sync>(mut self, value: R) -> Self {
+        Arc::make_mut(&mut self.seed.resources).insert(value);
+        self
+    }
+
+    /// Gives the run these resources.
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.seed.resources = Arc::new(resources);
+        self
+    }
+
+    /// The time bound of the run's async hooks (default:
+    /// [`default_hook_timeout`](crate::default_hook_timeout)).
+    pub fn hook_timeout(mut self, bound: Duration) -> Self {
+        self.seed.hook_timeout = Some(bound);
+        self
+    }
+
+    /// A handle that cancels the run.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle {
+            token: self.seed.token.clone(),
+        }
+    }
+
+    /// Runs `f`, which calls a sync pipeline; the first pipeline it starts
+    /// is configured by this run.
+    pub fn execute<T>(self, f: impl FnOnce() -> T) -> RunReport<T> {
+        let output = {
+            let _seed = install_seed(&self.seed);
+            f()
+        };
+        self.report(output)
+    }
+
+    /// Awaits `fut`, which calls an async pipeline; the first pipeline it
+    /// starts is configured by this run.
+    pub async fn execute_async<F: Future>(self, fut: F) -> RunReport<F::Output> {
+        let output = Seeded {
+            seed: &self.seed,
+            fut,
+        }
+        .await;
+        self.report(output)
+    }
+
+    fn report<T>(self, output: T) -> RunReport<T> {
+        let run = self.seed.run.lock().unwrap_or_else(|p| p.into_inner()).take();
+        RunReport { output, run }
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct Seeded<'s, F> {
+        seed: &'s RunSeed,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for Seeded<'_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _seed = (!this.seed.taken.load(Ordering::Acquire)).then(|| install_seed(this.seed));
+        this.fut.poll(cx)
+    }
+}
+
+/// What a [`Run`] gives back: the pipeline's result and the run's records.
+///
+/// Async hooks that had to be detached (fired from `Drop`, or attached to a
+/// sync step) may finish after the run; their outcomes appear here when they
+/// do.
+pub struct RunReport<T> {
+    output: T,
+    run: Option<Arc<RunShared>>,
+}
+
+impl<T> RunReport<T> {
+    /// What the closure or future returned (the pipeline's `Result`).
+    pub fn output(&self) -> &T {
+        &self.output
+    }
+
+    /// Takes the output.
+    pub fn into_output(self) -> T {
+        self.output
+    }
+
+    /// The run's id; `None` when no pipeline ran.
+    pub fn run_id(&self) -> Option<Uuid> {
+        self.run.as_ref().map(|r| r.run_id)
+    }
+
+    /// The run's terminal state; `None` when no pipeline ran.
+    pub fn status(&self) -> Option<Status> {
+        self.run.as_ref().map(|r| r.status())
+    }
+
+    /// Every hook call of the run (its steps' and its own), in the order
+    /// they finished.
+    pub fn hook_outcomes(&self) -> Vec<HookOutcome> {
+        self.run.as_ref().map_or_else(Vec::new, |r| {
+            r.outcomes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        })
+    }
+
+    /// The hook calls that failed, panicked, timed out or were interrupted.
+    pub fn hook_failures(&self) -> Vec<HookOutcome> {
+        let mut all = self.hook_outcomes();
+        all.retain(|o| !o.status().is_ok());
+        all
+    }
+
+    /// The steps that failed in the run.
+    pub fn failed_steps(&self) -> Vec<FailedStep> {
+        self.run
+            .as_ref()
+            .map_or_else(Vec::new, |r| r.failed_snapshot().to_vec())
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for RunReport<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunReport")
+            .field("output", &self.output)
+            .field("run_id", &self.run_id())
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that belongs to the run (and step) it was spawned from.
+    pub struct InRun<F> {
+        frame: Option<Frame>,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for InRun<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.frame.as_ref().map(enter);
+        this.fut.poll(cx)
+    }
+}
+
+/// Binds `fut` to the step or pipeline run that is current here, so that
+/// steps it runs record into that run, fire its `steps(..)` defaults, and
+/// see it through [`current()`](crate::current), whatever thread polls it.
+pub fn in_current_run<F: Future>(fut: F) -> InRun<F> {
+    InRun {
+        frame: with_current(|f| f.map(Frame::task_of)),
+        fut,
+    }
+}
+
+/// `tokio::spawn` for work that belongs to the current pipeline run: steps
+/// run by the task attribute their results to the run and fire their hooks
+/// exactly once (see [`in_current_run`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use hookflow::{pipeline, step, current};
+///
+/// #[step]
+/// async fn work(i: u32) -> u32 {
+///     assert!(current().unwrap().run_id().is_some());
+///     i * 2
+/// }
+///
+/// #[pipeline]
+/// async fn fan_out() -> anyhow::Result<u32> {
+///     let tasks: Vec<_> = (0..4).map(|i| hookflow::spawn(work(i))).collect();
+///     let mut sum = 0;
+///     for t in tasks {
+///         sum += t.await??;
+///     }
+///     Ok(sum)
+/// }
+///
+/// assert_eq!(fan_out().await.unwrap(), 12);
+/// # }
+/// ```
+pub fn spawn<F>(fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(in_current_run(fut))
+}

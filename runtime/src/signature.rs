@@ -1,0 +1,411 @@
+//! The accepted hook signatures, checked at compile time.
+//!
+//! Each role is a trait with one implementation per accepted shape; the
+//! attribute macros call every hook through a function bounded by its role's
+//! trait, so a hook of another shape is a compile error on the hook's own
+//! path, whose message names the event and lists the accepted signatures.
+//!
+//! | trait | used for | accepted (each returning `()` or `Result<(), E: Display>`, sync or `async`) |
+//! |---|---|---|
+//! | [`Hook`] | `on_start`, `on_cancel`, `on_finish`, a pipeline's `on_success` | `fn()`, `fn(&HookContext)` |
+//! | [`ErrorHook`] | a pipeline's `on_failure` / `on_retry` / `on_crash`, `steps(..)` defaults for them | the above, `fn(&StepError)`, `fn(&HookContext, &StepError)` |
+//! | [`StepErrorHook`] | a step's `on_failure` / `on_retry` / `on_crash` | the above, `fn(&E)`, `fn(&HookContext, &E)` with `E` the step's error type |
+//! | [`StepSuccessHook`] | a step's `on_success` | `fn()`, `fn(&HookContext)`, `fn(&T)`, `fn(&HookContext, &T)` with `T` the step's output |
+//!
+//! You never implement these traits; they appear in compile errors.
+
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::marker::PhantomData;
+
+use crate::context::HookContext;
+use crate::dispatch::{ErasedHook, HookCall};
+use crate::error::StepError;
+
+/// What a hook may return: `()` or `Result<(), E>` with `E: Display`.
+#[diagnostic::on_unimplemented(
+    message = "a hook must return `()` or `Result<(), E>` with `E: Display`, not `{Self}`"
+)]
+pub trait HookReturn {
+    /// `Err(message)` when the hook reported a failure.
+    fn into_hook_result(self) -> Result<(), String>;
+}
+
+impl HookReturn for () {
+    fn into_hook_result(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: Display> HookReturn for Result<(), E> {
+    fn into_hook_result(self) -> Result<(), String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// Marker types naming the events in compile errors.
+#[allow(non_camel_case_types)]
+pub mod event {
+    use crate::meta::Event;
+
+    /// Names an event at the type level.
+    pub trait EventMarker {
+        /// The event.
+        const EVENT: Event;
+    }
+
+    macro_rules! events {
+        ($($name:ident => $ev:ident),* $(,)?) => {$(
+            #[doc = concat!("The `", stringify!($name), "` event.")]
+            #[derive(Debug)]
+            pub struct $name;
+            impl EventMarker for $name {
+                const EVENT: Event = Event::$ev;
+            }
+        )*};
+    }
+
+    events! {
+        on_start => Start,
+        on_success => Success,
+        on_failure => Failure,
+        on_retry => Retry,
+        on_crash => Crash,
+        on_cancel => Cancel,
+        on_finish => Finish,
+    }
+}
+
+/// A hook of shape `fn(..) -> R` (sync).
+pub struct SyncFn<A, R>(PhantomData<fn() -> (A, R)>);
+/// A hook of shape `async fn(..)`.
+pub struct AsyncFn<A, R>(PhantomData<fn() -> (A, R)>);
+
+/// Shape tags.
+#[doc(hidden)]
+pub mod shape {
+    pub struct Unit;
+    pub struct Ctx;
+    pub struct Err;
+    pub struct CtxErr;
+    pub struct Typed;
+    pub struct CtxTyped;
+}
+
+/// The kind of function a hook is attached to.
+#[doc(hidden)]
+pub struct SyncStep;
+#[doc(hidden)]
+pub struct AsyncStep;
+
+/// A hook shape usable on a step or pipeline of this kind (`async` hooks
+/// need an `async` step or pipeline).
+#[diagnostic::on_unimplemented(
+    message = "an `async` hook cannot be attached to a sync step or pipeline",
+    label = "this hook is `async fn`, but the function it is attached to is not",
+    note = "a sync step has no executor to await the hook on: make the step `async fn`, or make the hook a plain `fn`"
+)]
+pub trait ShapeFor<Kind> {}
+
+#[diagnostic::do_not_recommend]
+impl<A, R> ShapeFor<SyncStep> for SyncFn<A, R> {}
+#[diagnostic::do_not_recommend]
+impl<M> ShapeFor<AsyncStep> for M {}
+
+/// An async hook taking one reference (`async fn(&X)`), whose future may
+/// borrow it.
+pub trait AsyncRef1<'a, A: ?Sized + 'a>: Fn(&'a A) -> <Self as AsyncRef1<'a, A>>::Fut {
+    /// The hook's future.
+    type Fut: Future<Output = Self::Out> + Send + 'a;
+    /// The hook's output.
+    type Out: HookReturn;
+}
+
+impl<'a, A: ?Sized + 'a, F, Fut> AsyncRef1<'a, A> for F
+where
+    F: Fn(&'a A) -> Fut,
+    Fut: Future + Send + 'a,
+    Fut::Output: HookReturn,
+{
+    type Fut = Fut;
+    type Out = Fut::Output;
+}
+
+/// An async hook taking two references (`async fn(&X, &Y)`).
+pub trait AsyncRef2<'a, A: ?Sized + 'a, B: ?Sized + 'a>:
+    Fn(&'a A, &'a B) -> <Self as AsyncRef2<'a, A, B>>::Fut
+{
+    /// The hook's future.
+    type Fut: Future<Output = Self::Out> + Send + 'a;
+    /// The hook's output.
+    type Out: HookReturn;
+}
+
+impl<'a, A: ?Sized + 'a, B: ?Sized + 'a, F, Fut> AsyncRef2<'a, A, B> for F
+where
+    F: Fn(&'a A, &'a B) -> Fut,
+    Fut: Future + Send + 'a,
+    Fut::Output: HookReturn,
+{
+    type Fut = Fut;
+    type Out = Fut::Output;
+}
+
+/// A hook for `on_start`, `on_cancel`, `on_finish` (and a pipeline's
+/// `on_success`): `fn()` or `fn(&HookContext)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid `{Ev}` hook",
+    label = "this hook's signature is not accepted for `{Ev}`",
+    note = "a `{Ev}` hook is a function with one of these signatures:\n      fn()\n      fn(&HookContext)\n  returning `()` or `Result<(), E>` where `E: Display`, optionally `async` (on async steps and pipelines)"
+)]
+pub trait Hook<Ev, M> {
+    #[doc(hidden)]
+    fn __erase(self, name: &'static str) -> ErasedHook;
+}
+
+/// A failure-type hook of a pipeline, or a `steps(..)` default: the
+/// [`Hook`] shapes plus `fn(&StepError)` and `fn(&HookContext, &StepError)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid `{Ev}` hook",
+    label = "this hook's signature is not accepted for `{Ev}`",
+    note = "a `{Ev}` hook here is a function with one of these signatures:\n      fn()\n      fn(&HookContext)\n      fn(&StepError)\n      fn(&HookContext, &StepError)\n  returning `()` or `Result<(), E>` where `E: Display`, optionally `async` (on async steps and pipelines)"
+)]
+pub trait ErrorHook<Ev, M> {
+    #[doc(hidden)]
+    fn __erase(self, name: &'static str) -> ErasedHook;
+}
+
+/// A step's failure-type hook: the [`ErrorHook`] shapes plus the step's own
+/// error type, `fn(&E)` and `fn(&HookContext, &E)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid `{Ev}` hook for a step whose error type is `{E}`",
+    label = "this hook's signature is not accepted for `{Ev}`",
+    note = "a step's `{Ev}` hook is a function with one of these signatures:\n      fn()\n      fn(&HookContext)\n      fn(&StepError)\n      fn(&HookContext, &StepError)\n      fn(&{E})\n      fn(&HookContext, &{E})\n  returning `()` or `Result<(), E>` where `E: Display`, optionally `async` (on async steps)"
+)]
+pub trait StepErrorHook<Ev, E, M> {
+    #[doc(hidden)]
+    fn __erase(self, name: &'static str) -> ErasedHook;
+}
+
+/// A step's `on_success` hook: `fn()`, `fn(&HookContext)`, or with the
+/// step's output `fn(&T)`, `fn(&HookContext, &T)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid `{Ev}` hook for a step whose output is `{T}`",
+    label = "this hook's signature is not accepted for `{Ev}`",
+    note = "a step's `{Ev}` hook is a function with one of these signatures:\n      fn()\n      fn(&HookContext)\n      fn(&{T})\n      fn(&HookContext, &{T})\n  returning `()` or `Result<(), E>` where `E: Display`, optionally `async` (on async steps)"
+)]
+pub trait StepSuccessHook<Ev, T, M> {
+    #[doc(hidden)]
+    fn __erase(self, name: &'static str) -> ErasedHook;
+}
+
+fn ready(r: impl HookReturn) -> HookCall<'static> {
+    HookCall::Ready(r.into_hook_result())
+}
+
+fn pending<'a, R: HookReturn>(fut: impl Future<Output = R> + Send + 'a) -> HookCall<'a> {
+    HookCall::Pending(Box::pin(async move { fut.await.into_hook_result() }))
+}
+
+fn typed_error<E: Display + Debug + Send + Sync + 'static>(ctx: &HookContext) -> Option<&E> {
+    ctx.error().and_then(|e| e.downcast_ref::<E>())
+}
+
+fn typed_output<T: Send + Sync + 'static>(ctx: &HookContext) -> Option<&T> {
+    ctx.output::<T>()
+}
+
+const NO_ERROR_VALUE: &str =
+    "skipped: this failure carries no value of the step's error type (panic, timeout or cancellation)";
+const NO_OUTPUT_VALUE: &str = "skipped: the step's output is not available to this hook";
+
+// The shapes every role accepts: `fn()` and `fn(&HookContext)`.
+macro_rules! basic_shapes {
+    ($tr:ident < Ev $(, $p:ident)* >) => {
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $($p,)* F, R> $tr<Ev, $($p,)* SyncFn<shape::Unit, R>> for F
+        where
+            F: Fn() -> R + Send + Sync + 'static,
+            R: HookReturn,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, false, move |_| ready(self()))
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $($p,)* F, R> $tr<Ev, $($p,)* SyncFn<shape::Ctx, R>> for F
+        where
+            F: Fn(&HookContext) -> R + Send + Sync + 'static,
+            R: HookReturn,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, false, move |ctx| ready(self(ctx)))
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $($p,)* F, Fut> $tr<Ev, $($p,)* AsyncFn<shape::Unit, Fut>> for F
+        where
+            F: Fn() -> Fut + Send + Sync + 'static,
+            Fut: Future + Send + 'static,
+            Fut::Output: HookReturn,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, true, move |_| pending(self()))
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $($p,)* F> $tr<Ev, $($p,)* AsyncFn<shape::Ctx, ()>> for F
+        where
+            F: for<'a> AsyncRef1<'a, HookContext> + Send + Sync + 'static,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, true, move |ctx| pending(self(ctx)))
+            }
+        }
+    };
+}
+
+// `fn(&StepError)` and `fn(&HookContext, &StepError)`.
+macro_rules! error_shapes {
+    ($tr:ident < Ev $(, $p:ident)* >) => {
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $($p,)* F, R> $tr<Ev, $($p,)* SyncFn<shape::Err, R>> for F
+        where
+            F: Fn(&StepError) -> R + Send + Sync + 'static,
+            R: HookReturn,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, false, move |ctx| match ctx.error() {
+                    Some(e) => ready(self(e)),
+                    None => HookCall::Skipped("skipped: no error to pass"),
+                })
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $($p,)* F, R> $tr<Ev, $($p,)* SyncFn<shape::CtxErr, R>> for F
+        where
+            F: Fn(&HookContext, &StepError) -> R + Send + Sync + 'static,
+            R: HookReturn,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, false, move |ctx| match ctx.error() {
+                    Some(e) => ready(self(ctx, e)),
+                    None => HookCall::Skipped("skipped: no error to pass"),
+                })
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $($p,)* F> $tr<Ev, $($p,)* AsyncFn<shape::Err, ()>> for F
+        where
+            F: for<'a> AsyncRef1<'a, StepError> + Send + Sync + 'static,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, true, move |ctx| match ctx.error() {
+                    Some(e) => pending(self(e)),
+                    None => HookCall::Skipped("skipped: no error to pass"),
+                })
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $($p,)* F> $tr<Ev, $($p,)* AsyncFn<shape::CtxErr, ()>> for F
+        where
+            F: for<'a> AsyncRef2<'a, HookContext, StepError> + Send + Sync + 'static,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, true, move |ctx| match ctx.error() {
+                    Some(e) => pending(self(ctx, e)),
+                    None => HookCall::Skipped("skipped: no error to pass"),
+                })
+            }
+        }
+    };
+}
+
+// `fn(&X)` and `fn(&HookContext, &X)` for the step's own type `X`, fetched
+// from the context by `$get`.
+macro_rules! typed_shapes {
+    ($tr:ident < Ev, $x:ident >, [$($bound:tt)*], $get:ident, $missing:expr) => {
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $x, F, R> $tr<Ev, $x, SyncFn<shape::Typed, R>> for F
+        where
+            $x: $($bound)*,
+            F: Fn(&$x) -> R + Send + Sync + 'static,
+            R: HookReturn,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, false, move |ctx| match $get::<$x>(ctx) {
+                    Some(v) => ready(self(v)),
+                    None => HookCall::Skipped($missing),
+                })
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $x, F, R> $tr<Ev, $x, SyncFn<shape::CtxTyped, R>> for F
+        where
+            $x: $($bound)*,
+            F: Fn(&HookContext, &$x) -> R + Send + Sync + 'static,
+            R: HookReturn,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, false, move |ctx| match $get::<$x>(ctx) {
+                    Some(v) => ready(self(ctx, v)),
+                    None => HookCall::Skipped($missing),
+                })
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $x, F> $tr<Ev, $x, AsyncFn<shape::Typed, ()>> for F
+        where
+            $x: $($bound)*,
+            F: for<'a> AsyncRef1<'a, $x> + Send + Sync + 'static,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, true, move |ctx| match $get::<$x>(ctx) {
+                    Some(v) => pending(self(v)),
+                    None => HookCall::Skipped($missing),
+                })
+            }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<Ev, $x, F> $tr<Ev, $x, AsyncFn<shape::CtxTyped, ()>> for F
+        where
+            $x: $($bound)*,
+            F: for<'a> AsyncRef2<'a, HookContext, $x> + Send + Sync + 'static,
+        {
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                ErasedHook::new(name, true, move |ctx| match $get::<$x>(ctx) {
+                    Some(v) => pending(self(ctx, v)),
+                    None => HookCall::Skipped($missing),
+                })
+            }
+        }
+    };
+}
+
+basic_shapes!(Hook<Ev>);
+basic_shapes!(ErrorHook<Ev>);
+error_shapes!(ErrorHook<Ev>);
+basic_shapes!(StepErrorHook<Ev, E>);
+error_shapes!(StepErrorHook<Ev, E>);
+typed_shapes!(
+    StepErrorHook<Ev, E>,
+    [Display + Debug + Send + Sync + 'static],
+    typed_error,
+    NO_ERROR_VALUE
+);
+basic_shapes!(StepSuccessHook<Ev, T>);
+typed_shapes!(
+    StepSuccessHook<Ev, T>,
+    [Send + Sync + 'static],
+    typed_output,
+    NO_OUTPUT_VALUE
+);
