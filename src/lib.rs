@@ -1,9 +1,296 @@
-//! placeholder
-/// Doc on re-export.
+//! **hookflow**: steps and pipelines with typed, compile-checked lifecycle
+//! hooks.
+//!
+//! ```
+//! use hookflow::prelude::*;
+//!
+//! fn page_oncall(err: &StepError) {
+//!     eprintln!("paging: {err}");
+//! }
+//!
+//! fn record(rows: &usize) {
+//!     println!("loaded {rows} rows");
+//! }
+//!
+//! #[step(on_failure = page_oncall, on_success = record, retries = 2)]
+//! fn load(url: &str) -> anyhow::Result<usize> {
+//!     anyhow::ensure!(url.starts_with("https://"), "refusing {url}");
+//!     Ok(42)
+//! }
+//!
+//! assert_eq!(load("https://example.org/orders").unwrap(), 42);
+//! let err = load("ftp://example.org").unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Error);
+//! assert_eq!(err.attempt(), 3);
+//! ```
+//!
+//! The generated wrapper catches the step's errors **and panics**, runs the
+//! right hooks exactly once in a documented order, and returns
+//! `Result<T, StepError>`. Hook signatures are checked at compile time: a
+//! hook of the wrong shape is an error on the hook's own name.
+//!
+//! # Event order
+//!
+//! One call reaches exactly one terminal [`Status`]. Per attempt,
+//! `on_start` fires first; after a failed attempt that will be retried,
+//! `on_retry`. At the end:
+//!
+//! | terminal status | hooks, in this order |
+//! |---|---|
+//! | `Completed` | `on_success`, `on_finish` |
+//! | `Failed` (error or timeout, after all retries) | `on_failure`, `on_finish` |
+//! | `Crashed` (panic) | `on_crash`, `on_failure`, `on_finish` |
+//! | `Cancelled` (future dropped, run cancelled) | `on_cancel`, `on_finish` |
+//!
+//! Within one event, hooks fire in the order written. A hook that returns
+//! `Err`, panics or (async) overruns its time bound is reported (a `tracing`
+//! event and, in a pipeline run, a [`HookOutcome`]); it never changes the
+//! step's outcome and never stops the other hooks. Steps called from inside
+//! a hook run without hooks.
+//!
+//! # Where to read on
+//!
+//! - [`step`] and [`pipeline`]: the attribute keys, return types, retries,
+//!   timeouts, cancellation, pipeline defaults.
+//! - [`signature`]: the accepted hook signatures.
+//! - [`HookContext`] and [`current()`]: what a hook (or a step body) can see.
+//! - [`Run`]: resources, cancellation and the records of a pipeline run.
+//! - [`registry`]: every step and pipeline of the program, by name.
+
+#![warn(missing_docs)]
+
+/// Turns a function into a step whose hooks fire exactly once per call.
 ///
 /// ```
-/// assert_eq!(1 + 1, 3);
+/// use hookflow::{step, HookContext, StepError};
+///
+/// fn alert(ctx: &HookContext, err: &StepError) {
+///     eprintln!("{} failed on attempt {}: {err}", ctx.step_name().unwrap(), ctx.attempt());
+/// }
+///
+/// #[step(on_failure = alert, retries = 1, retry_delay = "10ms")]
+/// fn parse(input: &str) -> Result<u32, std::num::ParseIntError> {
+///     input.trim().parse()
+/// }
+///
+/// assert_eq!(parse(" 12 ").unwrap(), 12);
+/// let err = parse("twelve").unwrap_err();
+/// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
 /// ```
+///
+/// # Keys
+///
+/// | key | value | meaning |
+/// |---|---|---|
+/// | `name` | string | display name; default: the function's name |
+/// | `on_start` | hook or `[hooks]` | before each attempt |
+/// | `on_success` | hook or `[hooks]` | the step completed |
+/// | `on_failure` | hook or `[hooks]` | failed for good: error, panic or timeout, after all retries |
+/// | `on_retry` | hook or `[hooks]` | an attempt failed and another will follow |
+/// | `on_crash` | hook or `[hooks]` | the body panicked (fires before `on_failure`) |
+/// | `on_cancel` | hook or `[hooks]` | the step was cancelled (future dropped, run cancelled) |
+/// | `on_finish` | hook or `[hooks]` | any terminal state, after the specific hooks |
+/// | `retries` | integer | extra attempts after the first |
+/// | `retry_delay` | `"500ms"`, `"2s"` … | delay between attempts (humantime syntax) |
+/// | `timeout` | `"30s"` … | per attempt; `async fn` steps only |
+///
+/// A hook is a path to a function (`alert`, `crate::alerts::page`), a call
+/// that builds one (`make_hook("x")`), or a closure with annotated argument
+/// types (`|ctx: &HookContext| ..`). `on_x = []` names the event with no
+/// hooks, which switches off a pipeline's default for it.
+///
+/// # What the function becomes
+///
+/// `#[step] fn f(args) -> R` keeps its name, visibility, generics and
+/// parameters, and returns `Result<T, StepError>`: `T` is the `Ok` type when
+/// `R` is a `Result<T, E>` (any `E: Into<anyhow::Error>`, incl.
+/// `anyhow::Result`; a return type whose name ends in `Result` is read as a
+/// `Result`), and `R` itself otherwise. `return` and `?` in the body behave as
+/// in the plain function. [`StepError::kind`] says what happened
+/// ([`ErrorKind::Error`], `Panic`, `Timeout`, `Cancelled`) and
+/// [`StepError::downcast_ref`] gives the original error back.
+///
+/// A panic in the body is caught (sync and async) and ends the call
+/// `Crashed`: `on_crash`, then `on_failure`, then `on_finish` fire, and the
+/// caller gets `Err` with [`ErrorKind::Panic`] and the panic message. The
+/// panic hook of the process still prints the panic as usual.
+///
+/// # Retries and timeouts
+///
+/// With `retries = N`, an attempt that returns `Err` or times out is tried
+/// again up to `N` times: `on_retry` fires after each failed attempt that will
+/// be retried (its context has that attempt's number and error), then
+/// `retry_delay` passes, then `on_start` fires for the next attempt.
+/// `on_failure` fires only after the last. The arguments are cloned for each
+/// attempt, so they must be `Clone` (references are).
+///
+/// **Panics are not retried**: a panic is a bug, not a transient failure, so
+/// it ends the call `Crashed` at once.
+///
+/// `timeout = "2s"` bounds each attempt of an `async fn` step (it needs a
+/// Tokio runtime with the time driver); a timed-out attempt fails with
+/// [`ErrorKind::Timeout`] and is retried like an error.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::time::Duration;
+/// use hookflow::{step, ErrorKind};
+///
+/// #[step(timeout = "20ms", retries = 1)]
+/// async fn slow() -> anyhow::Result<()> {
+///     tokio::time::sleep(Duration::from_secs(5)).await;
+///     Ok(())
+/// }
+///
+/// let err = slow().await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Timeout);
+/// assert_eq!(err.attempt(), 2);
+/// # }
+/// ```
+///
+/// # Cancellation
+///
+/// An async step whose future is dropped before it finishes (a caller's
+/// `tokio::time::timeout`, a `select!`, an aborted task) ends `Cancelled`:
+/// `on_cancel` then `on_finish` fire from `Drop`, exactly once. Sync hooks
+/// run right there; async hooks cannot be awaited in `Drop`, so they are
+/// spawned on the current Tokio runtime (or run to completion on a private
+/// one when there is none), still within their time bound. If the future is
+/// dropped while terminal hooks are running, the remaining ones fire from
+/// `Drop` (without the output, which is gone) and the interrupted one is
+/// recorded as [`HookStatus::Interrupted`].
+///
+/// # Signatures
+///
+/// Checked at compile time; see [`signature`] for the full table. A hook of
+/// another shape is an error on the hook's path, naming the event and the
+/// accepted shapes:
+///
+/// ```compile_fail
+/// use hookflow::{step, StepError};
+///
+/// fn alert(err: &StepError) {}
+///
+/// // error: `fn(&StepError) {alert}` is not a valid `on_success` hook
+/// //        for a step whose output is `u32`
+/// #[step(on_success = alert)]
+/// fn count() -> u32 { 3 }
+/// ```
+///
+/// The fix: attach it to a failure event, or take what `on_success` gets.
+///
+/// ```
+/// use hookflow::{step, StepError};
+///
+/// fn alert(err: &StepError) {}
+/// fn record(n: &u32) {}
+///
+/// #[step(on_success = record, on_failure = alert)]
+/// fn count() -> u32 { 3 }
+/// # assert_eq!(count().unwrap(), 3);
+/// ```
+///
+/// An `async fn` hook needs an `async fn` step:
+///
+/// ```compile_fail
+/// async fn notify() {}
+///
+/// // error: an `async` hook cannot be attached to a sync step or pipeline
+/// #[hookflow::step(on_success = notify)]
+/// fn count() -> u32 { 3 }
+/// ```
+///
+/// # Description
+///
+/// Each step registers a static [`StepMeta`] (name, location, retries,
+/// timeout, hooks as written), found by name with [`registry::step`].
+///
+/// # Limits
+///
+/// - Methods taking `self` and `const fn` cannot be steps.
+/// - Typed hooks (`fn(&T)`, `fn(&E)`) need the output and error types to be
+///   nameable from a `static`: not generic, no borrowed data. Such steps take
+///   the untyped shapes, and `HookContext::output` is `None` for them.
+/// - A typed `fn(&E)` hook fires only for failures that carry an `E`; after a
+///   panic or a timeout it is skipped (and recorded as skipped).
 pub use hookflow_macros::step;
+
+/// Turns a function into a pipeline: a run with its own id, hooks, resources
+/// and records, in which steps called from the body (directly, through
+/// `join!`, or in tasks from [`spawn`]) take the pipeline's `steps(..)`
+/// defaults.
+///
+/// ```
+/// use hookflow::{pipeline, step, HookContext};
+///
+/// fn report(ctx: &HookContext) {
+///     for failed in ctx.failed_steps() {
+///         eprintln!("{} failed: {}", failed.name(), failed.message());
+///     }
+/// }
+/// fn log_failure(ctx: &HookContext) {
+///     eprintln!("step {} failed", ctx.step_name().unwrap());
+/// }
+///
+/// #[step]
+/// fn extract() -> anyhow::Result<Vec<u32>> { Ok(vec![1, 2, 3]) }
+///
+/// #[step]
+/// fn load(rows: Vec<u32>) -> anyhow::Result<usize> {
+///     anyhow::ensure!(rows.len() < 3, "too many rows");
+///     Ok(rows.len())
+/// }
+///
+/// #[pipeline(on_failure = report, steps(on_failure = log_failure))]
+/// fn nightly() -> anyhow::Result<usize> {
+///     let rows = extract()?;
+///     Ok(load(rows)?)
+/// }
+///
+/// let err = nightly().unwrap_err();
+/// assert_eq!(err.failed_steps()[0].name(), "load");
+/// ```
+///
+/// # Keys
+///
+/// `name`, the `on_*` keys of [`step`] (they fire for the run itself, once,
+/// when it reaches its terminal state; `on_retry` never fires, a run has one
+/// attempt), and `steps(on_failure = .., on_success = .., ..)`: defaults for
+/// every step run inside this pipeline. A step's own list for an event
+/// **replaces** the default for that event (`on_failure = []` switches it
+/// off); events the step does not name inherit it.
+///
+/// # What the function becomes
+///
+/// It returns `Result<T, PipelineError>`. The run is `Completed` when the body
+/// returns `Ok`, `Failed` when it returns `Err`, `Crashed` when it panics, and
+/// `Cancelled` when its [`CancelHandle`] was used and the body returned `Err`
+/// (or its future was dropped). [`PipelineError`] lists the failed steps and
+/// finds the original error through the steps' errors.
+///
+/// Pipeline hooks take `fn()` / `fn(&HookContext)`, and for failure-type
+/// events also `fn(&StepError)` / `fn(&HookContext, &StepError)` (the run's
+/// error). [`HookContext::failed_steps`] lists every step that failed.
+///
+/// Run a pipeline with [`Run`] to give it resources, cancel it, or read its
+/// hook outcomes afterwards. A pipeline called inside another starts a run of
+/// its own that shares the outer run's resources and cancellation.
 pub use hookflow_macros::pipeline;
-pub use hookflow_runtime::*;
+
+pub use hookflow_runtime::{
+    current, default_hook_timeout, in_current_run, registry, set_default_hook_timeout, signature,
+    spawn, CancelHandle, ErrorKind, Event, FailedStep, HookContext, HookContextBuilder,
+    HookOutcome, HookStatus, InRun, PipelineError, PipelineMeta, Resources, Run, RunReport,
+    Status, StepError, StepMeta,
+};
+
+/// The common names: `use hookflow::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        current, pipeline, step, ErrorKind, HookContext, PipelineError, Resources, Run, Status,
+        StepError,
+    };
+}
+
+#[doc(hidden)]
+pub use hookflow_runtime::__private;

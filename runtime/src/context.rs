@@ -112,12 +112,31 @@ impl Stamp {
     }
 }
 
+/// A pointer to a step's output, lent to its hooks.
+#[derive(Clone, Copy)]
+#[doc(hidden)]
+pub struct OutputPtr(pub(crate) NonNull<dyn Any + Send + Sync>);
+
+impl OutputPtr {
+    #[doc(hidden)]
+    pub fn new(value: &(dyn Any + Send + Sync)) -> Self {
+        OutputPtr(NonNull::from(value))
+    }
+}
+
+// SAFETY: it points at a `Send + Sync` value; holding or sending the
+// pointer is as safe as holding or sending a `&` to it. The runtime keeps
+// the value alive for as long as the pointer is used (see `Output`).
+unsafe impl Send for OutputPtr {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for OutputPtr {}
+
 pub(crate) enum Output {
     None,
     /// Points at the step's output while the runtime lends the context to
     /// hooks; the output outlives every borrow of the context (see
     /// `HookContext::output`).
-    Borrowed(NonNull<dyn Any + Send + Sync>),
+    Borrowed(OutputPtr),
     Owned(Box<dyn Any + Send + Sync>),
 }
 
@@ -154,14 +173,6 @@ pub struct HookContext {
     pub(crate) failed_steps: Option<Arc<[FailedStep]>>,
     pub(crate) span: Span,
 }
-
-// SAFETY: every field is Send + Sync except `Output::Borrowed`, which points
-// at a `dyn Any + Send + Sync` value; sharing or sending a pointer to such a
-// value is as safe as sharing or sending a `&` to it. Its lifetime is handled
-// where it is created (see `Output::Borrowed`).
-unsafe impl Send for HookContext {}
-// SAFETY: see `Send` above.
-unsafe impl Sync for HookContext {}
 
 impl HookContext {
     pub(crate) fn empty() -> Self {
@@ -300,7 +311,7 @@ impl HookContext {
             // context that lives on its stack (or its future's state) next to
             // the output, lent to hooks by `&` while the output is alive, and
             // never cloned or moved out with the pointer.
-            Output::Borrowed(ptr) => unsafe { ptr.as_ref() }.downcast_ref::<T>(),
+            Output::Borrowed(ptr) => unsafe { ptr.0.as_ref() }.downcast_ref::<T>(),
             Output::Owned(b) => b.downcast_ref::<T>(),
         }
     }

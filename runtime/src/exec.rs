@@ -10,12 +10,11 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::context::{HookContext, Output, Stamp, Status};
+use crate::context::{HookContext, Output, OutputPtr, Stamp, Status};
 use crate::dispatch::{
     call_async, call_sync, defaults_of, effective, report_interrupted, ErasedHook, HookSet,
     Scoped,
@@ -103,10 +102,10 @@ impl<F: FnMut() -> O, O> Body for Retry<F> {
 }
 
 /// Gives hooks a view of the output (see `HookContext::output`).
-pub type Expose<T> = fn(&T) -> Option<NonNull<dyn Any + Send + Sync>>;
+pub type Expose<T> = fn(&T) -> Option<OutputPtr>;
 
 /// The output is not shown to hooks.
-pub fn no_output<T>(_: &T) -> Option<NonNull<dyn Any + Send + Sync>> {
+pub fn no_output<T>(_: &T) -> Option<OutputPtr> {
     None
 }
 
@@ -128,7 +127,7 @@ pub trait ExposeOutput<T> {
 impl<T: Any + Send + Sync> ExposeOutput<T> for Probe<T> {
     #[inline]
     fn expose(&self) -> Expose<T> {
-        |v| Some(NonNull::from(v as &(dyn Any + Send + Sync)))
+        |v| Some(OutputPtr::new(v))
     }
 }
 
@@ -318,7 +317,7 @@ impl Unit {
         status: Status,
         error: Option<&StepError>,
         finished: Stamp,
-        output: Option<NonNull<dyn Any + Send + Sync>>,
+        output: Option<OutputPtr>,
     ) -> HookContext {
         let mut ctx = self.context(status, error);
         ctx.finished = Some(finished);
@@ -360,7 +359,7 @@ impl Unit {
         status: Status,
         error: Option<&StepError>,
         finished: Stamp,
-        output: Option<NonNull<dyn Any + Send + Sync>>,
+        output: Option<OutputPtr>,
         skip: usize,
     ) {
         let ctx = self.terminal_context(status, error, finished, output);
@@ -390,7 +389,7 @@ impl Unit {
         &self,
         status: Status,
         error: Option<&StepError>,
-        output: Option<NonNull<dyn Any + Send + Sync>>,
+        output: Option<OutputPtr>,
     ) {
         let finished = Stamp::now();
         self.record_terminal(status, error);
@@ -415,19 +414,20 @@ impl Unit {
         guard: &DropGuard<'_>,
         status: Status,
         error: Option<&StepError>,
-        output: Option<NonNull<dyn Any + Send + Sync>>,
+        output: Option<OutputPtr>,
     ) {
         let finished = Stamp::now();
         self.record_terminal(status, error);
         guard.reached(status, error.cloned(), finished);
         let ctx = self.terminal_context(status, error, finished, output);
-        let plan = terminal_events(status)
-            .iter()
-            .flat_map(|&ev| self.hooks(ev).iter().map(move |h| (ev, h)));
-        for (i, (event, hook)) in plan.enumerate() {
-            guard.begin_hook(i);
-            call_async(hook, event, &ctx, &self.frame).await;
-            guard.end_hook();
+        let mut index = 0;
+        for &event in terminal_events(status) {
+            for hook in self.hooks(event) {
+                guard.begin_hook(index);
+                call_async(hook, event, &ctx, &self.frame).await;
+                guard.end_hook();
+                index += 1;
+            }
         }
         guard.done();
     }

@@ -1,0 +1,117 @@
+//! Async steps: awaited like the plain function, hooks (sync and async)
+//! awaited in order, `current()` across `.await` on any worker thread.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{on_failure, on_finish, on_start, on_success, record, take};
+use hookflow::{current, step, ErrorKind, HookContext, StepError};
+
+async fn async_success(ctx: &HookContext) {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    record(ctx.step_name().unwrap(), "async-success");
+}
+
+async fn async_failure(ctx: &HookContext, err: &StepError) -> Result<(), String> {
+    tokio::task::yield_now().await;
+    record(ctx.step_name().unwrap(), format!("async-failure:{}", err.message()));
+    Ok(())
+}
+
+async fn async_typed(value: &String) {
+    record("fetch", format!("typed:{value}"));
+}
+
+#[step(
+    on_start = on_start,
+    on_success = [on_success, async_success, async_typed],
+    on_failure = [on_failure, async_failure],
+    on_finish = on_finish
+)]
+async fn fetch(key: &str) -> anyhow::Result<String> {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    anyhow::ensure!(!key.is_empty(), "empty key");
+    Ok(key.to_uppercase())
+}
+
+#[tokio::test]
+async fn async_hooks_are_awaited_in_the_order_written() {
+    assert_eq!(fetch("abc").await.unwrap(), "ABC");
+    assert_eq!(
+        take("fetch"),
+        [
+            "start#1",
+            "success",
+            "async-success",
+            "typed:ABC",
+            "finish:completed"
+        ]
+    );
+    let err = fetch("").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert_eq!(
+        take("fetch"),
+        [
+            "start#1",
+            "failure:error:empty key",
+            "async-failure:empty key",
+            "finish:failed"
+        ]
+    );
+}
+
+#[step]
+async fn where_am_i(hops: usize) -> Vec<(String, u32)> {
+    let mut seen = Vec::new();
+    for _ in 0..hops {
+        let ctx = current().expect("inside the step");
+        seen.push((ctx.step_name().unwrap().to_owned(), ctx.attempt()));
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn current_follows_the_step_across_awaits_on_a_multi_thread_runtime() {
+    let handles: Vec<_> = (0..16).map(|_| tokio::spawn(where_am_i(20))).collect();
+    for h in handles {
+        let seen = h.await.unwrap().unwrap();
+        assert_eq!(seen.len(), 20);
+        assert!(seen.iter().all(|(name, attempt)| name == "where_am_i" && *attempt == 1));
+    }
+    // Outside any step there is no context.
+    assert!(current().is_none());
+}
+
+#[step(on_success = on_success)]
+async fn borrowed<'a>(items: &'a [u32], extra: &'a u32) -> &'a u32 {
+    tokio::task::yield_now().await;
+    items.iter().max().unwrap_or(extra)
+}
+
+#[tokio::test]
+async fn references_in_and_out() {
+    let items = vec![3, 9, 4];
+    assert_eq!(*borrowed(&items, &0).await.unwrap(), 9);
+    assert_eq!(take("borrowed"), ["success"]);
+}
+
+#[step(on_failure = on_failure)]
+async fn early(x: u32) -> Result<u32, std::num::TryFromIntError> {
+    if x == 0 {
+        return Ok(0);
+    }
+    let y: u8 = u8::try_from(x)?;
+    Ok(y as u32 + 1)
+}
+
+#[tokio::test]
+async fn early_return_and_question_mark_in_async_bodies() {
+    assert_eq!(early(0).await.unwrap(), 0);
+    assert_eq!(early(5).await.unwrap(), 6);
+    let err = early(1000).await.unwrap_err();
+    assert!(err.downcast_ref::<std::num::TryFromIntError>().is_some());
+    assert_eq!(take("early").len(), 1);
+}

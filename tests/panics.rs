@@ -1,0 +1,94 @@
+//! Panics in step bodies are caught (sync and async), end the call
+//! `Crashed`, and fire `on_crash`, `on_failure`, `on_finish` in that order.
+
+mod common;
+
+use common::{on_crash, on_failure, on_finish, on_retry, on_success, take};
+use hookflow::{step, ErrorKind};
+
+#[step(on_crash = on_crash, on_failure = on_failure, on_success = on_success, on_finish = on_finish)]
+fn boom(msg: &str) -> anyhow::Result<u32> {
+    if msg.is_empty() {
+        return Ok(0);
+    }
+    panic!("{msg}");
+}
+
+#[test]
+fn a_sync_panic_is_caught_and_fires_crash_failure_finish_in_order() {
+    let err = boom("disk on fire").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Panic);
+    assert!(err.is_panic());
+    assert_eq!(err.message(), "disk on fire");
+    assert!(err.to_string().contains("panicked: disk on fire"));
+    assert_eq!(
+        take("boom"),
+        [
+            "crash:disk on fire",
+            "failure:panic:disk on fire",
+            "finish:crashed"
+        ]
+    );
+    // The process goes on, and the step works again.
+    assert_eq!(boom("").unwrap(), 0);
+    assert_eq!(take("boom"), ["success", "finish:completed"]);
+}
+
+#[step(on_crash = on_crash, on_failure = on_failure, on_finish = on_finish)]
+fn static_str_panic() -> u8 {
+    panic!("plain literal")
+}
+
+#[step(on_failure = on_failure)]
+fn non_string_panic() -> u8 {
+    std::panic::panic_any(17_u32)
+}
+
+#[test]
+fn panic_payloads_become_messages() {
+    assert_eq!(static_str_panic().unwrap_err().message(), "plain literal");
+    assert_eq!(take("static_str_panic").len(), 3);
+    let err = non_string_panic().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Panic);
+    assert_eq!(err.message(), "panic with a non-string payload");
+    assert_eq!(take("non_string_panic").len(), 1);
+}
+
+#[step(on_crash = on_crash, on_failure = on_failure, on_finish = on_finish, on_retry = on_retry, retries = 3)]
+async fn async_boom(after_await: bool) -> anyhow::Result<()> {
+    if after_await {
+        tokio::task::yield_now().await;
+    }
+    panic!("async kaboom");
+}
+
+#[tokio::test]
+async fn an_async_panic_is_caught_before_and_after_an_await() {
+    for after_await in [false, true] {
+        let err = async_boom(after_await).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Panic);
+        assert_eq!(err.message(), "async kaboom");
+        // Panics are not retried: one attempt, no on_retry.
+        assert_eq!(err.attempt(), 1);
+        assert_eq!(
+            take("async_boom"),
+            [
+                "crash:async kaboom",
+                "failure:panic:async kaboom",
+                "finish:crashed"
+            ]
+        );
+    }
+}
+
+#[step(retries = 2, on_retry = on_retry, on_failure = on_failure)]
+fn panics_are_not_retried() -> anyhow::Result<()> {
+    panic!("once")
+}
+
+#[test]
+fn a_panic_ends_the_call_without_retrying() {
+    let err = panics_are_not_retried().unwrap_err();
+    assert_eq!(err.attempt(), 1);
+    assert_eq!(take("panics_are_not_retried"), ["failure:panic:once"]);
+}
