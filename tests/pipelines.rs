@@ -1,0 +1,187 @@
+//! Pipelines: their own hooks fire once per run; `steps(..)` defaults apply
+//! to every step inside, a step's own list replacing the default for that
+//! event; failure hooks see which steps failed.
+
+mod common;
+
+use common::{record, take};
+use hookflow::{pipeline, step, ErrorKind, HookContext, StepError};
+
+fn default_failure(ctx: &HookContext, err: &StepError) {
+    record(&common::key(ctx), format!("default-failure:{}", err.message()));
+}
+fn default_success(ctx: &HookContext) {
+    record(&common::key(ctx), "default-success");
+}
+fn own_failure(ctx: &HookContext) {
+    record(&common::key(ctx), "own-failure");
+}
+fn run_failed(ctx: &HookContext) {
+    let failed: Vec<String> = ctx
+        .failed_steps()
+        .iter()
+        .map(|f| format!("{}({}):{}", f.name(), f.kind(), f.message()))
+        .collect();
+    assert!(ctx.step_name().is_none(), "a pipeline's own hooks have no step");
+    assert!(ctx.run_id().is_some());
+    record(
+        ctx.pipeline_name().unwrap(),
+        format!("run-failed[{}]", failed.join(",")),
+    );
+}
+fn run_succeeded(ctx: &HookContext) {
+    record(ctx.pipeline_name().unwrap(), "run-succeeded");
+}
+fn run_finished(ctx: &HookContext) {
+    record(ctx.pipeline_name().unwrap(), format!("run-finished:{}", ctx.status()));
+}
+
+// Names `on_failure` itself: the default for failures is replaced.
+#[step(on_failure = own_failure)]
+fn overrides(fail: bool) -> anyhow::Result<u32> {
+    anyhow::ensure!(!fail, "override failed");
+    Ok(1)
+}
+
+// Names nothing: inherits every default.
+#[step]
+fn inherits(fail: bool) -> anyhow::Result<u32> {
+    anyhow::ensure!(!fail, "inherit failed");
+    Ok(2)
+}
+
+// Switches the failure default off with an empty list, keeps success.
+#[step(on_failure = [])]
+fn opts_out(fail: bool) -> anyhow::Result<u32> {
+    anyhow::ensure!(!fail, "opt-out failed");
+    Ok(3)
+}
+
+#[pipeline(
+    on_failure = run_failed,
+    on_success = run_succeeded,
+    on_finish = run_finished,
+    steps(on_failure = default_failure, on_success = default_success)
+)]
+fn etl(fail: [bool; 3]) -> anyhow::Result<u32> {
+    let a = overrides(fail[0]).unwrap_or(0);
+    let b = inherits(fail[1]).unwrap_or(0);
+    let c = opts_out(fail[2]).unwrap_or(0);
+    anyhow::ensure!(a + b + c == 6, "sum was {}", a + b + c);
+    Ok(a + b + c)
+}
+
+#[test]
+fn defaults_apply_to_steps_that_do_not_name_the_event() {
+    assert_eq!(etl([false; 3]).unwrap(), 6);
+    // on_success is named by no step: all three inherit it.
+    assert_eq!(take("overrides"), ["default-success"]);
+    assert_eq!(take("inherits"), ["default-success"]);
+    assert_eq!(take("opts_out"), ["default-success"]);
+    assert_eq!(take("etl"), ["run-succeeded", "run-finished:completed"]);
+}
+
+#[test]
+fn a_steps_own_list_replaces_the_default_for_that_event() {
+    let err = etl([true; 3]).unwrap_err();
+    assert_eq!(take("overrides"), ["own-failure"]);
+    assert_eq!(take("inherits"), ["default-failure:inherit failed"]);
+    assert_eq!(take("opts_out"), Vec::<String>::new());
+    assert_eq!(
+        take("etl"),
+        [
+            "run-failed[overrides(error):override failed,inherits(error):inherit failed,opts_out(error):opt-out failed]",
+            "run-finished:failed"
+        ]
+    );
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert_eq!(err.message(), "sum was 0");
+    let names: Vec<_> = err.failed_steps().iter().map(|f| f.name().to_owned()).collect();
+    assert_eq!(names, ["overrides", "inherits", "opts_out"]);
+}
+
+#[test]
+fn steps_outside_a_pipeline_run_only_their_own_hooks() {
+    assert_eq!(inherits(true).unwrap_err().message(), "inherit failed");
+    assert_eq!(overrides(true).unwrap_err().message(), "override failed");
+    assert_eq!(take("inherits"), Vec::<String>::new());
+    assert_eq!(take("overrides"), ["own-failure"]);
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("quota exceeded")]
+struct Quota;
+
+#[step]
+fn charge() -> Result<(), Quota> {
+    Err(Quota)
+}
+
+#[pipeline(on_failure = run_failed)]
+fn billing() -> anyhow::Result<()> {
+    charge()?;
+    Ok(())
+}
+
+#[test]
+fn pipeline_errors_keep_the_original_error_reachable_through_the_step() {
+    let err = billing().unwrap_err();
+    assert!(err.downcast_ref::<Quota>().is_some());
+    assert!(err.downcast_ref::<StepError>().is_some());
+    assert_eq!(err.pipeline_name(), "billing");
+    assert!(err.to_string().starts_with("pipeline `billing` failed"));
+    let source = std::error::Error::source(&err).expect("a source");
+    assert!(source.to_string().contains("quota exceeded"));
+    assert_eq!(take("billing"), ["run-failed[charge(error):quota exceeded]"]);
+    let as_anyhow: anyhow::Error = err.into();
+    assert!(as_anyhow.to_string().contains("billing"));
+}
+
+#[pipeline(on_crash = |e: &StepError| record(e.step_name(), format!("crash:{}", e.message())), on_finish = run_finished)]
+fn panicking_pipeline() -> u32 {
+    panic!("pipeline bug")
+}
+
+#[test]
+fn a_panicking_pipeline_body_is_crashed() {
+    let err = panicking_pipeline().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Panic);
+    assert_eq!(
+        take("panicking_pipeline"),
+        ["crash:pipeline bug", "run-finished:crashed"]
+    );
+}
+
+async fn async_default(ctx: &HookContext) {
+    tokio::task::yield_now().await;
+    record(&common::key(ctx), "async-default");
+}
+
+#[step]
+async fn fetch_one(i: u32) -> anyhow::Result<u32> {
+    tokio::task::yield_now().await;
+    anyhow::ensure!(i % 2 == 0, "odd {i}");
+    Ok(i)
+}
+
+#[pipeline(on_failure = run_failed, steps(on_failure = async_default))]
+async fn async_etl() -> anyhow::Result<u32> {
+    let (a, b) = tokio::join!(fetch_one(2), fetch_one(3));
+    Ok(a? + b?)
+}
+
+#[tokio::test]
+async fn async_pipelines_with_join_and_async_defaults() {
+    let err = async_etl().await.unwrap_err();
+    assert_eq!(err.failed_steps().len(), 1);
+    assert_eq!(take("fetch_one"), ["async-default"]);
+    assert_eq!(take("async_etl"), ["run-failed[fetch_one(error):odd 3]"]);
+}
+
+#[test]
+fn the_pipeline_description_is_registered() {
+    let meta = hookflow::registry::pipeline("etl").unwrap();
+    assert_eq!(meta.hooks(hookflow::Event::Failure), ["run_failed"]);
+    assert_eq!(meta.step_defaults(hookflow::Event::Success), ["default_success"]);
+    assert!(hookflow::registry::pipeline("async_etl").unwrap().is_async());
+}
