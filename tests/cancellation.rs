@@ -1,0 +1,221 @@
+//! Cancellation: a dropped step future ends `Cancelled` and fires
+//! `on_cancel`, `on_finish` exactly once (from `Drop`); a cancelled run
+//! stops its steps and fires its own `on_cancel`.
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use common::{on_cancel, on_failure, on_finish, on_start, on_success, record, take};
+use hookflow::{pipeline, step, ErrorKind, HookContext, HookStatus, Run, Status};
+
+#[step(on_start = on_start, on_success = on_success, on_failure = on_failure, on_cancel = on_cancel, on_finish = on_finish)]
+async fn sleepy_a(ms: u64) -> anyhow::Result<u64> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(ms)
+}
+
+#[step(on_start = on_start, on_success = on_success, on_failure = on_failure, on_cancel = on_cancel, on_finish = on_finish)]
+async fn sleepy_b(ms: u64) -> anyhow::Result<u64> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(ms)
+}
+
+#[step(on_start = on_start, on_success = on_success, on_failure = on_failure, on_cancel = on_cancel, on_finish = on_finish)]
+async fn sleepy_c(ms: u64) -> anyhow::Result<u64> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(ms)
+}
+
+
+#[tokio::test(start_paused = true)]
+async fn a_future_dropped_by_the_callers_timeout_fires_cancel_then_finish() {
+    let r = tokio::time::timeout(Duration::from_millis(10), sleepy_a(1000)).await;
+    assert!(r.is_err(), "the caller gave up");
+    assert_eq!(take("sleepy_a"), ["start#1", "cancel", "finish:cancelled"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_future_dropped_by_select_fires_cancel_once() {
+    tokio::select! {
+        _ = sleepy_b(1000) => unreachable!(),
+        () = tokio::time::sleep(Duration::from_millis(5)) => {}
+    }
+    assert_eq!(take("sleepy_b"), ["start#1", "cancel", "finish:cancelled"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_future_never_polled_fires_nothing() {
+    let fut = sleepy_c(1);
+    drop(fut);
+    assert_eq!(take("sleepy_c"), Vec::<String>::new());
+}
+
+static ABORTED_CANCEL: AtomicU32 = AtomicU32::new(0);
+
+#[step(on_cancel = |ctx: &HookContext| {
+    assert_eq!(ctx.status(), Status::Cancelled);
+    assert_eq!(ctx.error().unwrap().kind(), ErrorKind::Cancelled);
+    ABORTED_CANCEL.fetch_add(1, Ordering::SeqCst);
+})]
+async fn abortable() -> u32 {
+    std::future::pending::<()>().await;
+    1
+}
+
+#[tokio::test]
+async fn an_aborted_task_fires_cancel_exactly_once() {
+    let handle = tokio::spawn(abortable());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    handle.abort();
+    assert!(handle.await.unwrap_err().is_cancelled());
+    assert_eq!(ABORTED_CANCEL.load(Ordering::SeqCst), 1);
+}
+
+static ASYNC_CANCEL: AtomicU32 = AtomicU32::new(0);
+async fn async_cancel_hook(ctx: &HookContext) {
+    tokio::task::yield_now().await;
+    assert_eq!(ctx.status(), Status::Cancelled);
+    ASYNC_CANCEL.fetch_add(1, Ordering::SeqCst);
+}
+
+#[step(on_cancel = async_cancel_hook)]
+async fn with_async_cancel_hook() {
+    std::future::pending::<()>().await
+}
+
+#[tokio::test]
+async fn async_cancel_hooks_fired_from_drop_run_on_the_runtime() {
+    let _ = tokio::time::timeout(Duration::from_millis(5), with_async_cancel_hook()).await;
+    // Spawned from Drop: give it a moment to run.
+    for _ in 0..100 {
+        if ASYNC_CANCEL.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(ASYNC_CANCEL.load(Ordering::SeqCst), 1);
+}
+
+fn run_cancelled(ctx: &HookContext) {
+    assert_eq!(ctx.status(), Status::Cancelled);
+    record(ctx.pipeline_name().unwrap(), "run-cancel");
+}
+fn run_finished(ctx: &HookContext) {
+    record(ctx.pipeline_name().unwrap(), format!("run-finish:{}", ctx.status()));
+}
+
+#[step(on_start = on_start, on_cancel = on_cancel, on_finish = on_finish)]
+async fn long_step() -> anyhow::Result<()> {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(())
+}
+
+#[step(on_start = on_start, on_cancel = on_cancel, on_finish = on_finish)]
+fn later_step() -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[step(on_start = on_start, on_cancel = on_cancel, on_finish = on_finish)]
+async fn later_async_step() -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[pipeline(on_cancel = run_cancelled, on_finish = run_finished)]
+async fn cancellable() -> anyhow::Result<()> {
+    let first = long_step().await;
+    // Not yet started when the run was cancelled: they end cancelled without running.
+    let second = later_step();
+    let third = later_async_step().await;
+    first?;
+    second?;
+    third?;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_a_run_stops_running_steps_and_skips_the_rest() {
+    let run = Run::new();
+    let handle = run.cancel_handle();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        handle.cancel();
+    });
+    let report = run.execute_async(cancellable()).await;
+    let err = report.output().as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert_eq!(report.status(), Some(Status::Cancelled));
+    assert_eq!(take("long_step"), ["start#1", "cancel", "finish:cancelled"]);
+    assert_eq!(take("later_step"), ["cancel", "finish:cancelled"]);
+    assert_eq!(take("later_async_step"), ["cancel", "finish:cancelled"]);
+    assert_eq!(take("cancellable"), ["run-cancel", "run-finish:cancelled"]);
+    let failed: Vec<_> = report
+        .failed_steps()
+        .iter()
+        .map(|f| (f.name().to_owned(), f.kind()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("long_step".to_owned(), ErrorKind::Cancelled),
+            ("later_step".to_owned(), ErrorKind::Cancelled),
+            ("later_async_step".to_owned(), ErrorKind::Cancelled)
+        ]
+    );
+}
+
+#[pipeline(on_cancel = run_cancelled, on_finish = run_finished)]
+async fn dropped_run() -> anyhow::Result<()> {
+    long_step().await?;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_pipeline_future_cancels_its_steps_then_itself() {
+    let _ = tokio::time::timeout(Duration::from_millis(10), dropped_run()).await;
+    assert_eq!(take("long_step"), ["start#1", "cancel", "finish:cancelled"]);
+    assert_eq!(take("dropped_run"), ["run-cancel", "run-finish:cancelled"]);
+}
+
+async fn slow_success(ctx: &HookContext) {
+    record(&common::key(ctx), "slow-success-started");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    record(&common::key(ctx), "slow-success-done");
+}
+
+#[step(on_success = [slow_success, on_success], on_finish = on_finish)]
+async fn dropped_mid_hooks() -> u32 {
+    5
+}
+
+#[pipeline]
+async fn drops_a_step_during_its_hooks() -> anyhow::Result<()> {
+    let r = tokio::time::timeout(Duration::from_millis(10), dropped_mid_hooks()).await;
+    anyhow::ensure!(r.is_err(), "the step was dropped");
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn hooks_left_when_dropped_during_terminal_hooks_still_fire_once() {
+    let report = Run::new().execute_async(drops_a_step_during_its_hooks()).await;
+    report.output().as_ref().unwrap();
+    // The interrupted hook is not run again; the remaining ones fire from Drop.
+    assert_eq!(
+        take("dropped_mid_hooks"),
+        ["slow-success-started", "success", "finish:completed"]
+    );
+    let statuses: Vec<_> = report
+        .hook_outcomes()
+        .iter()
+        .map(|o| (o.hook(), o.status().clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("slow_success", HookStatus::Interrupted),
+            ("on_success", HookStatus::Ok),
+            ("on_finish", HookStatus::Ok)
+        ]
+    );
+}

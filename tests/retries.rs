@@ -1,0 +1,110 @@
+//! Retries: `on_start` before each attempt, `on_retry` after each failed
+//! attempt that will be retried, `on_failure` only after the last;
+//! arguments cloned per attempt; `retry_delay` between attempts; timeouts
+//! count as failed attempts.
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{on_failure, on_finish, on_retry, on_start, on_success, take};
+use hookflow::{current, step, ErrorKind};
+
+static FLAKY_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[step(retries = 3, on_start = on_start, on_retry = on_retry, on_success = on_success, on_failure = on_failure, on_finish = on_finish)]
+fn flaky(succeed_on: u32, mut log: Vec<u32>) -> anyhow::Result<Vec<u32>> {
+    FLAKY_CALLS.fetch_add(1, Ordering::SeqCst);
+    let attempt = current().unwrap().attempt();
+    // Each attempt gets its own copy of the arguments.
+    log.push(attempt);
+    anyhow::ensure!(attempt >= succeed_on, "attempt {attempt} failed");
+    Ok(log)
+}
+
+#[test]
+fn retries_until_success_with_hooks_per_attempt() {
+    let log = flaky(3, vec![0]).unwrap();
+    assert_eq!(log, [0, 3], "arguments are cloned per attempt");
+    assert_eq!(
+        take("flaky"),
+        [
+            "start#1", "retry#1:error", "start#2", "retry#2:error", "start#3", "success",
+            "finish:completed"
+        ]
+    );
+}
+
+#[test]
+fn failure_fires_only_after_the_last_attempt() {
+    let err = flaky(99, vec![]).unwrap_err();
+    assert_eq!(err.attempt(), 4);
+    assert_eq!(err.message(), "attempt 4 failed");
+    assert_eq!(
+        take("flaky"),
+        [
+            "start#1",
+            "retry#1:error",
+            "start#2",
+            "retry#2:error",
+            "start#3",
+            "retry#3:error",
+            "start#4",
+            "failure:error:attempt 4 failed",
+            "finish:failed"
+        ]
+    );
+}
+
+#[step(retries = 2, retry_delay = "40ms")]
+fn delayed() -> anyhow::Result<()> {
+    anyhow::bail!("always")
+}
+
+#[test]
+fn retry_delay_passes_between_attempts() {
+    let started = Instant::now();
+    let err = delayed().unwrap_err();
+    assert_eq!(err.attempt(), 3);
+    assert!(started.elapsed() >= Duration::from_millis(80), "two delays");
+}
+
+#[step(retries = 2, timeout = "50ms", on_retry = on_retry, on_failure = on_failure, on_success = on_success)]
+async fn slow_then_fast(sleep_ms: [u64; 3]) -> anyhow::Result<u32> {
+    let attempt = current().unwrap().attempt();
+    tokio::time::sleep(Duration::from_millis(sleep_ms[attempt as usize - 1])).await;
+    Ok(attempt)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_attempt_is_retried() {
+    assert_eq!(slow_then_fast([1000, 1000, 10]).await.unwrap(), 3);
+    assert_eq!(
+        take("slow_then_fast"),
+        ["retry#1:timeout", "retry#2:timeout", "success"]
+    );
+    let err = slow_then_fast([1000, 1000, 1000]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(err.message(), "timed out after 50ms");
+    assert_eq!(
+        take("slow_then_fast"),
+        [
+            "retry#1:timeout",
+            "retry#2:timeout",
+            "failure:timeout:timed out after 50ms"
+        ]
+    );
+}
+
+#[step(retries = 1, retry_delay = "1s")]
+async fn async_delay() -> anyhow::Result<()> {
+    anyhow::bail!("no")
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_retry_delay_uses_the_runtime_clock() {
+    let before = tokio::time::Instant::now();
+    async_delay().await.unwrap_err();
+    assert_eq!(before.elapsed(), Duration::from_secs(1));
+}
