@@ -8,6 +8,15 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, Lit};
 
+/// The expression inside invisible groups (values passed through
+/// `macro_rules!` arrive wrapped in them).
+fn ungroup(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(g) => ungroup(&g.expr),
+        other => other,
+    }
+}
+
 /// `on_x = hook` or `on_x = [a, b]`.
 #[derive(Debug, Clone)]
 pub struct HookList {
@@ -16,8 +25,8 @@ pub struct HookList {
 
 impl FromMeta for HookList {
     fn from_expr(expr: &Expr) -> darling::Result<Self> {
-        let items: Vec<&Expr> = match expr {
-            Expr::Array(array) => array.elems.iter().collect(),
+        let items: Vec<&Expr> = match ungroup(expr) {
+            Expr::Array(array) => array.elems.iter().map(ungroup).collect(),
             other => vec![other],
         };
         let mut errors = Error::accumulator();
@@ -64,7 +73,7 @@ impl FromMeta for DurationLit {
     fn from_expr(expr: &Expr) -> darling::Result<Self> {
         let Expr::Lit(syn::ExprLit {
             lit: Lit::Str(s), ..
-        }) = expr
+        }) = ungroup(expr)
         else {
             return Err(Error::custom(
                 "expected a duration string such as \"500ms\", \"2s\" or \"1m 30s\"",
@@ -93,7 +102,7 @@ pub struct Retries {
 
 impl FromMeta for Retries {
     fn from_expr(expr: &Expr) -> darling::Result<Self> {
-        match expr {
+        match ungroup(expr) {
             Expr::Lit(syn::ExprLit {
                 lit: Lit::Int(i), ..
             }) => i
@@ -113,7 +122,7 @@ pub struct Name {
 
 impl FromMeta for Name {
     fn from_expr(expr: &Expr) -> darling::Result<Self> {
-        match expr {
+        match ungroup(expr) {
             Expr::Lit(syn::ExprLit {
                 lit: Lit::Str(s), ..
             }) if !s.value().trim().is_empty() => Ok(Name { value: s.value() }),
