@@ -233,13 +233,6 @@ impl Unit {
         }
     }
 
-    fn what(&self) -> &'static str {
-        match self.kind {
-            Kind::Step(_) => "step",
-            Kind::Pipeline(_) => "pipeline",
-        }
-    }
-
     fn run(&self) -> Option<&RunShared> {
         self.frame.run.as_deref()
     }
@@ -281,27 +274,23 @@ impl Unit {
         self.frame.span.record("status", status.as_str());
         let attempt = self.frame.attempt();
         let run_id = self.run().map(|r| tracing::field::display(r.run_id));
-        match error {
-            None => tracing::info!(
-                parent: &self.frame.span,
-                what = self.what(),
-                name = self.name(),
-                run_id,
-                attempt,
-                status = status.as_str(),
-                "finished"
-            ),
-            Some(err) => tracing::warn!(
-                parent: &self.frame.span,
-                what = self.what(),
-                name = self.name(),
-                run_id,
-                attempt,
-                status = status.as_str(),
-                kind = err.kind().as_str(),
-                error = err.message(),
-                "finished"
-            ),
+        let status = status.as_str();
+        let kind = error.map(|e| e.kind().as_str());
+        let message = error.map(StepError::message);
+        let span = &self.frame.span;
+        match (self.kind, error.is_some()) {
+            (Kind::Step(m), false) => {
+                tracing::info!(parent: span, step = m.name(), run_id, attempt, status, "step finished")
+            }
+            (Kind::Step(m), true) => {
+                tracing::warn!(parent: span, step = m.name(), run_id, attempt, status, kind, error = message, "step finished")
+            }
+            (Kind::Pipeline(m), false) => {
+                tracing::info!(parent: span, pipeline = m.name(), run_id, status, "pipeline finished")
+            }
+            (Kind::Pipeline(m), true) => {
+                tracing::warn!(parent: span, pipeline = m.name(), run_id, status, kind, error = message, "pipeline finished")
+            }
         }
         if let (Kind::Step(_), Some(run), Some(err)) = (self.kind, self.run(), error) {
             run.failed
@@ -333,13 +322,18 @@ impl Unit {
 
     fn attempt_started(&self, attempt: u32) {
         self.frame.set_attempt(attempt);
-        tracing::debug!(parent: &self.frame.span, name = self.name(), attempt, "attempt started");
+        if let Kind::Step(m) = self.kind {
+            let run_id = self.run().map(|r| tracing::field::display(r.run_id));
+            tracing::debug!(parent: &self.frame.span, step = m.name(), run_id, attempt, "attempt started");
+        }
     }
 
     fn attempt_failed(&self, err: &StepError) {
+        let run_id = self.run().map(|r| tracing::field::display(r.run_id));
         tracing::warn!(
             parent: &self.frame.span,
-            name = self.name(),
+            step = self.name(),
+            run_id,
             attempt = err.attempt(),
             max_attempts = self.max_attempts(),
             kind = err.kind().as_str(),
