@@ -21,7 +21,9 @@ fn page_oncall(ctx: &HookContext, err: &StepError) {
     );
 }
 
-/// Sees the step's typed output.
+/// Sees the step's typed output (a typed hook takes `&T` for the step's
+/// exact output type, hence `&Vec` rather than a slice).
+#[allow(clippy::ptr_arg)]
 fn record_rows(rows: &Vec<u32>) {
     println!("  [on_success] extracted {} rows", rows.len());
 }
@@ -66,10 +68,7 @@ fn extract() -> anyhow::Result<Vec<u32>> {
 #[step(retries = 2, retry_delay = "10ms", on_retry = retrying, on_finish = finished)]
 fn transform(rows: Vec<u32>) -> anyhow::Result<Vec<u32>> {
     let attempt = current().map_or(1, |c| c.attempt());
-    anyhow::ensure!(
-        attempt >= 2,
-        "upstream not ready (attempt {attempt})"
-    );
+    anyhow::ensure!(attempt >= 2, "upstream not ready (attempt {attempt})");
     anyhow::ensure!(rows.iter().all(|r| *r < 9), "value 9 is out of range");
     Ok(rows)
 }
@@ -99,7 +98,11 @@ fn main() {
         Ok(n) => println!("loaded {n} rows"),
         Err(e) => {
             println!("nightly returned an error: {e}");
-            println!("(kind: {}, {} failed steps)", e.kind(), e.failed_steps().len());
+            println!(
+                "(kind: {}, {} failed steps)",
+                e.kind(),
+                e.failed_steps().len()
+            );
         }
     }
 }

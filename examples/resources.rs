@@ -70,7 +70,9 @@ fn billing(amounts: Vec<u32>) -> anyhow::Result<u32> {
 
 fn main() {
     println!("production run:");
-    let production: SharedAlerter = Arc::new(ConsoleAlerter { channel: "#billing-alerts" });
+    let production: SharedAlerter = Arc::new(ConsoleAlerter {
+        channel: "#billing-alerts",
+    });
     let report = Run::new()
         .resource(production)
         .execute(|| billing(vec![20, 300, 50]));

@@ -15,7 +15,10 @@ async fn async_success(ctx: &HookContext) {
 
 async fn async_failure(ctx: &HookContext, err: &StepError) -> Result<(), String> {
     tokio::task::yield_now().await;
-    record(ctx.step_name().unwrap(), format!("async-failure:{}", err.message()));
+    record(
+        ctx.step_name().unwrap(),
+        format!("async-failure:{}", err.message()),
+    );
     Ok(())
 }
 
@@ -79,7 +82,9 @@ async fn current_follows_the_step_across_awaits_on_a_multi_thread_runtime() {
     for h in handles {
         let seen = h.await.unwrap().unwrap();
         assert_eq!(seen.len(), 20);
-        assert!(seen.iter().all(|(name, attempt)| name == "where_am_i" && *attempt == 1));
+        assert!(seen
+            .iter()
+            .all(|(name, attempt)| name == "where_am_i" && *attempt == 1));
     }
     // Outside any step there is no context.
     assert!(current().is_none());

@@ -14,7 +14,8 @@ fn summary(ctx: &HookContext) -> String {
         ctx.attempt(),
         ctx.max_attempts(),
         ctx.duration(),
-        ctx.error().map_or("ok".to_owned(), |e| e.message().to_owned()),
+        ctx.error()
+            .map_or("ok".to_owned(), |e| e.message().to_owned()),
     )
 }
 
@@ -25,13 +26,21 @@ fn a_hand_built_context_has_what_was_given() {
         .pipeline("nightly")
         .step("load")
         .status(Status::Failed)
-        .error(StepError::manual("load", ErrorKind::Timeout, "timed out after 2s"))
+        .error(StepError::manual(
+            "load",
+            ErrorKind::Timeout,
+            "timed out after 2s",
+        ))
         .attempt(3)
         .max_attempts(3)
         .started_at(start)
         .finished_at(start + Duration::from_millis(2500))
         .output(7_u32)
-        .failed_step(FailedStep::new("load", "timed out after 2s", ErrorKind::Timeout))
+        .failed_step(FailedStep::new(
+            "load",
+            "timed out after 2s",
+            ErrorKind::Timeout,
+        ))
         .build();
     assert_eq!(
         summary(&ctx),

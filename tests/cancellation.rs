@@ -28,7 +28,6 @@ async fn sleepy_c(ms: u64) -> anyhow::Result<u64> {
     Ok(ms)
 }
 
-
 #[tokio::test(start_paused = true)]
 async fn a_future_dropped_by_the_callers_timeout_fires_cancel_then_finish() {
     let r = tokio::time::timeout(Duration::from_millis(10), sleepy_a(1000)).await;
@@ -103,7 +102,10 @@ fn run_cancelled(ctx: &HookContext) {
     record(ctx.pipeline_name().unwrap(), "run-cancel");
 }
 fn run_finished(ctx: &HookContext) {
-    record(ctx.pipeline_name().unwrap(), format!("run-finish:{}", ctx.status()));
+    record(
+        ctx.pipeline_name().unwrap(),
+        format!("run-finish:{}", ctx.status()),
+    );
 }
 
 #[step(on_start = on_start, on_cancel = on_cancel, on_finish = on_finish)]
@@ -198,7 +200,9 @@ async fn drops_a_step_during_its_hooks() -> anyhow::Result<()> {
 
 #[tokio::test(start_paused = true)]
 async fn hooks_left_when_dropped_during_terminal_hooks_still_fire_once() {
-    let report = Run::new().execute_async(drops_a_step_during_its_hooks()).await;
+    let report = Run::new()
+        .execute_async(drops_a_step_during_its_hooks())
+        .await;
     report.output().as_ref().unwrap();
     // The interrupted hook is not run again; the remaining ones fire from Drop.
     assert_eq!(

@@ -100,7 +100,10 @@ async fn step_and_pipeline_hooks_see_their_context() {
     assert_eq!(run.step, None);
     assert_eq!(run.pipeline.as_deref(), Some("greetings"));
     assert_eq!(run.run_id.as_deref(), Some(run_id.as_str()));
-    assert_eq!(run.error, Some((ErrorKind::Error, "some greetings failed".to_owned())));
+    assert_eq!(
+        run.error,
+        Some((ErrorKind::Error, "some greetings failed".to_owned()))
+    );
     assert_eq!(run.failed, ["greet (error): no name"]);
     assert_eq!(run.attempt, (1, 1));
     assert!(run.duration >= Duration::from_millis(10));
@@ -169,10 +172,9 @@ fn current_in_bodies_and_hooks() {
 
 fn span_name(ctx: &HookContext) {
     let name = ctx.span().metadata().map(|m| m.name());
-    SEEN.lock().unwrap().push((
-        format!("span:{}", name.unwrap_or("none")),
-        Seen::default(),
-    ));
+    SEEN.lock()
+        .unwrap()
+        .push((format!("span:{}", name.unwrap_or("none")), Seen::default()));
 }
 
 #[step(on_success = span_name)]

@@ -76,7 +76,15 @@ async fn hook_outcomes_are_recorded_on_the_run() {
     let outcomes = report.hook_outcomes();
     let summary: Vec<String> = outcomes
         .iter()
-        .map(|o| format!("{}/{}/{}/{}", o.step().unwrap_or("-"), o.event(), o.hook(), o.status()))
+        .map(|o| {
+            format!(
+                "{}/{}/{}/{}",
+                o.step().unwrap_or("-"),
+                o.event(),
+                o.hook(),
+                o.status()
+            )
+        })
         .collect();
     assert_eq!(
         summary,
@@ -92,15 +100,21 @@ async fn hook_outcomes_are_recorded_on_the_run() {
         ]
     );
     let timed_out = &outcomes[0];
-    assert_eq!(timed_out.status(), &HookStatus::TimedOut(Duration::from_millis(30)));
+    assert_eq!(
+        timed_out.status(),
+        &HookStatus::TimedOut(Duration::from_millis(30))
+    );
     assert!(timed_out.duration() >= Duration::from_millis(30));
     assert_eq!(report.hook_failures().len(), 4);
     assert_eq!(outcomes[2].event(), Event::Success);
 }
 
-/// Collects (level, message, hook, step) of hookflow's events.
+/// (level, message, hook, step) of one event.
+type Captured = (String, String, String, String);
+
+/// Collects hookflow's events.
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<(String, String, String, String)>>>);
+struct Capture(Arc<Mutex<Vec<Captured>>>);
 
 #[derive(Default)]
 struct Fields {

@@ -39,7 +39,11 @@ static SCRIPT: Mutex<Option<Script>> = Mutex::new(None);
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 fn with_script<T>(f: impl FnOnce(&mut Script) -> T) -> T {
-    f(SCRIPT.lock().unwrap_or_else(|p| p.into_inner()).as_mut().unwrap())
+    f(SCRIPT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_mut()
+        .unwrap())
 }
 
 fn hook(index: usize, entry: String) -> Result<(), String> {
@@ -132,7 +136,11 @@ fn expected(acts: &[Act], retries: usize) -> (Vec<String>, Result<u32, ErrorKind
                 return (log, Ok(v));
             }
             Act::Err | Act::Timeout => {
-                let kind = if *act == Act::Err { ErrorKind::Error } else { ErrorKind::Timeout };
+                let kind = if *act == Act::Err {
+                    ErrorKind::Error
+                } else {
+                    ErrorKind::Timeout
+                };
                 if last {
                     log.push(format!("failure:{kind}"));
                     log.push("finish:failed".into());
@@ -141,7 +149,11 @@ fn expected(acts: &[Act], retries: usize) -> (Vec<String>, Result<u32, ErrorKind
                 log.push(format!("retry#{attempt}:{kind}"));
             }
             Act::Panic => {
-                log.extend(["crash".into(), "failure:panic".into(), "finish:crashed".into()]);
+                log.extend([
+                    "crash".into(),
+                    "failure:panic".into(),
+                    "finish:crashed".into(),
+                ]);
                 return (log, Err(ErrorKind::Panic));
             }
             Act::Hang => {

@@ -40,12 +40,21 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
         attrs.record(&mut c);
         let mut spans = self.spans.lock().unwrap();
         spans.push((attrs.metadata().name().to_owned(), c.0));
-        ctx.span(id).unwrap().extensions_mut().insert(SpanIndex(spans.len() - 1));
+        ctx.span(id)
+            .unwrap()
+            .extensions_mut()
+            .insert(SpanIndex(spans.len() - 1));
     }
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let mut c = Collect::default();
         values.record(&mut c);
-        let index = ctx.span(id).unwrap().extensions().get::<SpanIndex>().unwrap().0;
+        let index = ctx
+            .span(id)
+            .unwrap()
+            .extensions()
+            .get::<SpanIndex>()
+            .unwrap()
+            .0;
         self.spans.lock().unwrap()[index].1.extend(c.0);
     }
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
@@ -83,7 +92,10 @@ fn steps_and_runs_are_spans_and_transitions_are_events() {
     let run_id = err.run_id().to_string();
 
     let spans = capture.spans.lock().unwrap().clone();
-    let pipeline_span = spans.iter().find(|(n, _)| n == "hookflow.pipeline").unwrap();
+    let pipeline_span = spans
+        .iter()
+        .find(|(n, _)| n == "hookflow.pipeline")
+        .unwrap();
     assert_eq!(pipeline_span.1["pipeline"], "traced_run");
     assert_eq!(pipeline_span.1["run_id"], run_id);
     assert_eq!(pipeline_span.1["status"], "failed");
@@ -114,7 +126,10 @@ fn steps_and_runs_are_spans_and_transitions_are_events() {
     let finished = find("step finished");
     assert_eq!(finished.len(), 1);
     let f = &finished[0].1;
-    assert_eq!((f["step"].as_str(), f["status"].as_str(), f["kind"].as_str()), ("traced", "failed", "error"));
+    assert_eq!(
+        (f["step"].as_str(), f["status"].as_str(), f["kind"].as_str()),
+        ("traced", "failed", "error")
+    );
     assert_eq!(f["attempt"], "2");
     assert_eq!(f["run_id"], run_id);
 

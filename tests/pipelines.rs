@@ -8,7 +8,10 @@ use common::{record, take};
 use hookflow::{pipeline, step, ErrorKind, HookContext, StepError};
 
 fn default_failure(ctx: &HookContext, err: &StepError) {
-    record(&common::key(ctx), format!("default-failure:{}", err.message()));
+    record(
+        &common::key(ctx),
+        format!("default-failure:{}", err.message()),
+    );
 }
 fn default_success(ctx: &HookContext) {
     record(&common::key(ctx), "default-success");
@@ -22,7 +25,10 @@ fn run_failed(ctx: &HookContext) {
         .iter()
         .map(|f| format!("{}({}):{}", f.name(), f.kind(), f.message()))
         .collect();
-    assert!(ctx.step_name().is_none(), "a pipeline's own hooks have no step");
+    assert!(
+        ctx.step_name().is_none(),
+        "a pipeline's own hooks have no step"
+    );
     assert!(ctx.run_id().is_some());
     record(
         ctx.pipeline_name().unwrap(),
@@ -33,7 +39,10 @@ fn run_succeeded(ctx: &HookContext) {
     record(ctx.pipeline_name().unwrap(), "run-succeeded");
 }
 fn run_finished(ctx: &HookContext) {
-    record(ctx.pipeline_name().unwrap(), format!("run-finished:{}", ctx.status()));
+    record(
+        ctx.pipeline_name().unwrap(),
+        format!("run-finished:{}", ctx.status()),
+    );
 }
 
 // Names `on_failure` itself: the default for failures is replaced.
@@ -96,7 +105,11 @@ fn a_steps_own_list_replaces_the_default_for_that_event() {
     );
     assert_eq!(err.kind(), ErrorKind::Error);
     assert_eq!(err.message(), "sum was 0");
-    let names: Vec<_> = err.failed_steps().iter().map(|f| f.name().to_owned()).collect();
+    let names: Vec<_> = err
+        .failed_steps()
+        .iter()
+        .map(|f| f.name().to_owned())
+        .collect();
     assert_eq!(names, ["overrides", "inherits", "opts_out"]);
 }
 
@@ -132,7 +145,10 @@ fn pipeline_errors_keep_the_original_error_reachable_through_the_step() {
     assert!(err.to_string().starts_with("pipeline `billing` failed"));
     let source = std::error::Error::source(&err).expect("a source");
     assert!(source.to_string().contains("quota exceeded"));
-    assert_eq!(take("billing"), ["run-failed[charge(error):quota exceeded]"]);
+    assert_eq!(
+        take("billing"),
+        ["run-failed[charge(error):quota exceeded]"]
+    );
     let as_anyhow: anyhow::Error = err.into();
     assert!(as_anyhow.to_string().contains("billing"));
 }
@@ -160,7 +176,7 @@ async fn async_default(ctx: &HookContext) {
 #[step]
 async fn fetch_one(i: u32) -> anyhow::Result<u32> {
     tokio::task::yield_now().await;
-    anyhow::ensure!(i % 2 == 0, "odd {i}");
+    anyhow::ensure!(i.is_multiple_of(2), "odd {i}");
     Ok(i)
 }
 
@@ -182,6 +198,11 @@ async fn async_pipelines_with_join_and_async_defaults() {
 fn the_pipeline_description_is_registered() {
     let meta = hookflow::registry::pipeline("etl").unwrap();
     assert_eq!(meta.hooks(hookflow::Event::Failure), ["run_failed"]);
-    assert_eq!(meta.step_defaults(hookflow::Event::Success), ["default_success"]);
-    assert!(hookflow::registry::pipeline("async_etl").unwrap().is_async());
+    assert_eq!(
+        meta.step_defaults(hookflow::Event::Success),
+        ["default_success"]
+    );
+    assert!(hookflow::registry::pipeline("async_etl")
+        .unwrap()
+        .is_async());
 }

@@ -47,7 +47,11 @@ fn hooks_and_steps_read_the_runs_resources() {
     let report = Run::new().resources(resources).execute(with_resources);
     assert_eq!(report.output().as_ref().unwrap(), "test:");
     assert_eq!(*b.0.lock().unwrap(), ["test:uses_resources"]);
-    assert_eq!(a.0.lock().unwrap().len(), 1, "the first recorder saw nothing more");
+    assert_eq!(
+        a.0.lock().unwrap().len(),
+        1,
+        "the first recorder saw nothing more"
+    );
 }
 
 #[test]
@@ -56,7 +60,10 @@ fn a_missing_resource_is_a_reported_hook_failure_not_a_panic() {
     assert_eq!(report.output().as_ref().unwrap(), "none");
     let failures = report.hook_failures();
     assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0].status(), &HookStatus::Failed("no recorder".into()));
+    assert_eq!(
+        failures[0].status(),
+        &HookStatus::Failed("no recorder".into())
+    );
 }
 
 #[step(on_success = notify)]

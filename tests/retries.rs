@@ -30,7 +30,12 @@ fn retries_until_success_with_hooks_per_attempt() {
     assert_eq!(
         take("flaky"),
         [
-            "start#1", "retry#1:error", "start#2", "retry#2:error", "start#3", "success",
+            "start#1",
+            "retry#1:error",
+            "start#2",
+            "retry#2:error",
+            "start#3",
+            "success",
             "finish:completed"
         ]
     );

@@ -82,7 +82,7 @@ fn early_return_and_anyhow_result() {
 
 fn uses_steps() -> anyhow::Result<u32> {
     let v = plain_value(1)?;
-    let _ = custom_error(v as u32)?;
+    let _ = custom_error(v)?;
     Ok(v)
 }
 

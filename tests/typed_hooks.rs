@@ -21,7 +21,10 @@ fn rows(report: &Report) {
     record("load", format!("rows={}", report.rows));
 }
 fn rows_with_ctx(ctx: &HookContext, report: &Report) -> Result<(), String> {
-    record(ctx.step_name().unwrap(), format!("ctx+rows={}", report.rows));
+    record(
+        ctx.step_name().unwrap(),
+        format!("ctx+rows={}", report.rows),
+    );
     Ok(())
 }
 fn untyped(ctx: &HookContext) {

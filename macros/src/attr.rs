@@ -108,8 +108,13 @@ impl FromMeta for Retries {
             }) => i
                 .base10_parse::<u32>()
                 .map(|value| Retries { value })
-                .map_err(|e| Error::custom(format!("`retries` must be a whole number: {e}")).with_span(i)),
-            _ => Err(Error::custom("`retries` must be a whole number, such as `retries = 2`").with_span(expr)),
+                .map_err(|e| {
+                    Error::custom(format!("`retries` must be a whole number: {e}")).with_span(i)
+                }),
+            _ => Err(
+                Error::custom("`retries` must be a whole number, such as `retries = 2`")
+                    .with_span(expr),
+            ),
         }
     }
 }
@@ -126,7 +131,10 @@ impl FromMeta for Name {
             Expr::Lit(syn::ExprLit {
                 lit: Lit::Str(s), ..
             }) if !s.value().trim().is_empty() => Ok(Name { value: s.value() }),
-            _ => Err(Error::custom("`name` must be a non-empty string, such as `name = \"load orders\"`").with_span(&expr.span())),
+            _ => Err(Error::custom(
+                "`name` must be a non-empty string, such as `name = \"load orders\"`",
+            )
+            .with_span(&expr.span())),
         }
     }
 }

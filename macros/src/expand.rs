@@ -155,7 +155,10 @@ fn strip_mutability(pat: &mut Pat) {
         }
         Pat::Tuple(t) => t.elems.iter_mut().for_each(strip_mutability),
         Pat::TupleStruct(t) => t.elems.iter_mut().for_each(strip_mutability),
-        Pat::Struct(s) => s.fields.iter_mut().for_each(|f| strip_mutability(&mut f.pat)),
+        Pat::Struct(s) => s
+            .fields
+            .iter_mut()
+            .for_each(|f| strip_mutability(&mut f.pat)),
         Pat::Slice(s) => s.elems.iter_mut().for_each(strip_mutability),
         Pat::Reference(r) => strip_mutability(&mut r.pat),
         Pat::Type(t) => strip_mutability(&mut t.pat),

@@ -20,12 +20,17 @@ use crate::model::FnModel;
 /// See `hookflow::step`.
 #[proc_macro_attribute]
 pub fn step(args: TokenStream, item: TokenStream) -> TokenStream {
-    run("step", args.into(), item.into(), |args: attr::StepArgs, model| {
-        if let (Some(t), false) = (&args.timeout, model.is_async) {
-            return Err(expand::timeout_on_sync(t.span).into());
-        }
-        Ok(expand::step(args, model))
-    })
+    run(
+        "step",
+        args.into(),
+        item.into(),
+        |args: attr::StepArgs, model| {
+            if let (Some(t), false) = (&args.timeout, model.is_async) {
+                return Err(expand::timeout_on_sync(t.span).into());
+            }
+            Ok(expand::step(args, model))
+        },
+    )
 }
 
 /// See `hookflow::pipeline`.

@@ -11,7 +11,7 @@ use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType,
 pub enum Returns {
     /// `-> Result<T, E>` (any type whose name ends in `Result`): `T` when it
     /// is written as the first type argument.
-    Result { ok: Option<Type> },
+    Result { ok: Option<Box<Type>> },
     /// Any other type (or none: `()`).
     Plain,
 }
@@ -156,7 +156,7 @@ fn classify(ret: &Type) -> Returns {
     }
     let ok = match &last.arguments {
         PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
-            GenericArgument::Type(t) => Some(t.clone()),
+            GenericArgument::Type(t) => Some(Box::new(t.clone())),
             _ => None,
         }),
         _ => None,

@@ -462,7 +462,12 @@ impl HookContextBuilder {
 
     /// One failed step of the run (call once per step).
     pub fn failed_step(mut self, step: FailedStep) -> Self {
-        let mut steps: Vec<FailedStep> = self.ctx.failed_steps.take().map(|s| s.to_vec()).unwrap_or_default();
+        let mut steps: Vec<FailedStep> = self
+            .ctx
+            .failed_steps
+            .take()
+            .map(|s| s.to_vec())
+            .unwrap_or_default();
         steps.push(step);
         self.ctx.failed_steps = Some(steps.into());
         self

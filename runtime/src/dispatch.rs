@@ -255,7 +255,13 @@ fn report(
     let pipeline = ctx.pipeline_name();
     match &status {
         HookStatus::Ok => {
-            tracing::debug!(hook = hook.name, event = event.key(), step, pipeline, "hook ran")
+            tracing::debug!(
+                hook = hook.name,
+                event = event.key(),
+                step,
+                pipeline,
+                "hook ran"
+            )
         }
         HookStatus::Skipped(why) => {
             tracing::debug!(hook = hook.name, event = event.key(), step, pipeline, reason = %why, "hook skipped")
@@ -270,7 +276,13 @@ fn report(
             tracing::warn!(hook = hook.name, event = event.key(), step, pipeline, bound = ?bound, "hook timed out")
         }
         HookStatus::Interrupted => {
-            tracing::warn!(hook = hook.name, event = event.key(), step, pipeline, "hook interrupted: the step's future was dropped")
+            tracing::warn!(
+                hook = hook.name,
+                event = event.key(),
+                step,
+                pipeline,
+                "hook interrupted: the step's future was dropped"
+            )
         }
     }
     if let Some(run) = run {
@@ -281,7 +293,10 @@ fn report(
             status,
             duration: started.map(|t| t.elapsed()).unwrap_or_default(),
         };
-        run.outcomes.lock().unwrap_or_else(|p| p.into_inner()).push(outcome);
+        run.outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(outcome);
     }
 }
 
@@ -368,7 +383,12 @@ async fn await_bounded(fut: HookFuture<'_>, frame: &Frame, bound: Duration) -> H
 
 /// Runs an async hook away from the step's own future (sync steps, and
 /// hooks fired from `Drop`).
-pub(crate) fn run_detached(hook: &'static ErasedHook, event: Event, ctx: HookContext, frame: Frame) {
+pub(crate) fn run_detached(
+    hook: &'static ErasedHook,
+    event: Event,
+    ctx: HookContext,
+    frame: Frame,
+) {
     let task = async move {
         let run = frame.run.clone();
         let started = Some(Instant::now());
@@ -392,7 +412,9 @@ pub(crate) fn run_detached(hook: &'static ErasedHook, event: Event, ctx: HookCon
             .build()
         {
             Ok(rt) => rt.block_on(task),
-            Err(e) => tracing::error!(hook = hook.name, event = event.key(), error = %e, "could not start a runtime for an async hook"),
+            Err(e) => {
+                tracing::error!(hook = hook.name, event = event.key(), error = %e, "could not start a runtime for an async hook")
+            }
         },
     }
 }

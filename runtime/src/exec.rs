@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use crate::context::{HookContext, Output, OutputPtr, Stamp, Status};
 use crate::dispatch::{
-    call_async, call_sync, defaults_of, effective, report_interrupted, ErasedHook, HookSet,
-    Scoped,
+    call_async, call_sync, defaults_of, effective, report_interrupted, ErasedHook, HookSet, Scoped,
 };
 use crate::error::{panic_message, FailedStep, PipelineError, StepError};
 use crate::frame::{enter, in_hook, with_current, Frame, Scope};
@@ -177,9 +176,8 @@ fn terminal_events(status: Status) -> &'static [Event] {
 
 impl Unit {
     fn step(meta: &'static StepMeta, own: &'static HookSet) -> Unit {
-        let (suppressed, run) = with_current(|parent| {
-            (in_hook(), parent.and_then(|p| p.run.clone()))
-        });
+        let (suppressed, run) =
+            with_current(|parent| (in_hook(), parent.and_then(|p| p.run.clone())));
         let span = tracing::info_span!(
             "hookflow.step",
             step = meta.name(),
@@ -379,12 +377,7 @@ impl Unit {
     }
 
     /// Ends the call: records it and fires its terminal hooks.
-    fn end_sync(
-        &self,
-        status: Status,
-        error: Option<&StepError>,
-        output: Option<OutputPtr>,
-    ) {
+    fn end_sync(&self, status: Status, error: Option<&StepError>, output: Option<OutputPtr>) {
         let finished = Stamp::now();
         self.record_terminal(status, error);
         self.finish_sync(status, error, finished, output, 0);
@@ -426,7 +419,11 @@ impl Unit {
         guard.done();
     }
 
-    async fn attempt_async<F: Future>(&self, fut: F, timeout: Option<Duration>) -> AttemptEnd<F::Output> {
+    async fn attempt_async<F: Future>(
+        &self,
+        fut: F,
+        timeout: Option<Duration>,
+    ) -> AttemptEnd<F::Output> {
         let scoped = Scoped::new(&self.frame, false, fut);
         let timed = async {
             let r = match timeout {
@@ -605,7 +602,8 @@ where
     let guard = DropGuard::new(&unit);
     if unit.is_cancelled() {
         let err = StepError::cancelled(unit.name_cow(), 1);
-        unit.end_async(&guard, Status::Cancelled, Some(&err), None).await;
+        unit.end_async(&guard, Status::Cancelled, Some(&err), None)
+            .await;
         return Err(err);
     }
     let max = unit.max_attempts();
@@ -631,19 +629,16 @@ where
                 Err(e) => StepError::from_error(unit.name_cow(), attempt, e.into()),
             },
             AttemptEnd::Panicked(msg) => {
-                let err = StepError::new(
-                    crate::ErrorKind::Panic,
-                    unit.name_cow(),
-                    attempt,
-                    msg,
-                    None,
-                );
-                unit.end_async(&guard, Status::Crashed, Some(&err), None).await;
+                let err =
+                    StepError::new(crate::ErrorKind::Panic, unit.name_cow(), attempt, msg, None);
+                unit.end_async(&guard, Status::Crashed, Some(&err), None)
+                    .await;
                 return Err(err);
             }
             AttemptEnd::Cancelled => {
                 let err = StepError::cancelled(unit.name_cow(), attempt);
-                unit.end_async(&guard, Status::Cancelled, Some(&err), None).await;
+                unit.end_async(&guard, Status::Cancelled, Some(&err), None)
+                    .await;
                 return Err(err);
             }
             AttemptEnd::TimedOut(bound) => StepError::timeout(unit.name_cow(), attempt, bound),
@@ -656,12 +651,14 @@ where
             ),
         };
         if attempt >= max {
-            unit.end_async(&guard, Status::Failed, Some(&err), None).await;
+            unit.end_async(&guard, Status::Failed, Some(&err), None)
+                .await;
             return Err(err);
         }
         if unit.is_cancelled() {
             let err = StepError::cancelled(unit.name_cow(), attempt);
-            unit.end_async(&guard, Status::Cancelled, Some(&err), None).await;
+            unit.end_async(&guard, Status::Cancelled, Some(&err), None)
+                .await;
             return Err(err);
         }
         unit.attempt_failed(&err);
@@ -708,7 +705,10 @@ impl Unit {
                     (Status::Failed, crate::ErrorKind::Error)
                 };
                 let msg = format!("{e:#}");
-                (status, Err(StepError::new(kind, self.name_cow(), 1, msg, Some(e))))
+                (
+                    status,
+                    Err(StepError::new(kind, self.name_cow(), 1, msg, Some(e))),
+                )
             }
             Err(panic) => (
                 Status::Crashed,
@@ -777,6 +777,7 @@ where
     if let Some(run) = unit.run() {
         run.set_status(status);
     }
-    unit.end_async(&guard, status, result.as_ref().err(), None).await;
+    unit.end_async(&guard, status, result.as_ref().err(), None)
+        .await;
     result.map_err(|e| unit.pipeline_error(e))
 }

@@ -29,8 +29,8 @@ pub use run::{in_current_run, spawn, CancelHandle, InRun, Run, RunReport};
 pub mod __private {
     pub use crate::dispatch::{ErasedHook, HookCell, HookSet, HookSetBuilder};
     pub use crate::exec::{
-        no_output, pipeline_async, pipeline_sync, run_async, run_sync, Body, Expose,
-        ExposeOutput, HideOutput, Once, PipelineHooks, Plain, Probe, Retry, StepReturn,
+        no_output, pipeline_async, pipeline_sync, run_async, run_sync, Body, Expose, ExposeOutput,
+        HideOutput, Once, PipelineHooks, Plain, Probe, Retry, StepReturn,
     };
     pub use crate::meta::{Event, PipelineMeta, StepMeta, PIPELINES, STEPS};
     pub use crate::signature::event;

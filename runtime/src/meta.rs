@@ -294,15 +294,19 @@ pub mod registry {
     /// finds none: use the path.
     pub fn step(name: &str) -> Option<&'static StepMeta> {
         unique(STEPS.iter().filter(|m| {
-            m.name() == name || m.fn_name() == name || path_matches(m.module_path(), m.fn_name(), name)
+            m.name() == name
+                || m.fn_name() == name
+                || path_matches(m.module_path(), m.fn_name(), name)
         }))
     }
 
     /// The pipeline whose display name or full path is `name`.
     pub fn pipeline(name: &str) -> Option<&'static PipelineMeta> {
-        unique(PIPELINES.iter().filter(|m| {
-            m.name() == name || path_matches(m.module_path(), m.name(), name)
-        }))
+        unique(
+            PIPELINES
+                .iter()
+                .filter(|m| m.name() == name || path_matches(m.module_path(), m.name(), name)),
+        )
     }
 
     fn path_matches(module: &str, item: &str, path: &str) -> bool {

@@ -79,7 +79,12 @@ pub(crate) fn start_run(
     });
     let (resources, token, hook_timeout, seed) = match (seeded, parent_run) {
         (Some((r, t, h, s)), _) => (r, t, h.unwrap_or_else(default_hook_timeout), Some(s)),
-        (None, Some(p)) => (p.resources.clone(), p.token.child_token(), p.hook_timeout, None),
+        (None, Some(p)) => (
+            p.resources.clone(),
+            p.token.child_token(),
+            p.hook_timeout,
+            None,
+        ),
         (None, None) => (
             Arc::new(Resources::new()),
             CancellationToken::new(),
@@ -244,7 +249,12 @@ impl Run {
     }
 
     fn report<T>(self, output: T) -> RunReport<T> {
-        let run = self.seed.run.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let run = self
+            .seed
+            .run
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         RunReport { output, run }
     }
 }
