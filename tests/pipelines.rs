@@ -206,3 +206,54 @@ fn the_pipeline_description_is_registered() {
         .unwrap()
         .is_async());
 }
+
+fn run_started(ctx: &HookContext) {
+    assert_eq!(ctx.status(), hookflow::Status::Running);
+    record(ctx.pipeline_name().unwrap(), "run-start");
+}
+
+#[step]
+fn sync_inside_async(fail: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(!fail, "sync step failed");
+    Ok(())
+}
+
+#[pipeline(on_start = run_started, on_finish = run_finished, steps(on_failure = async_default))]
+async fn async_run_with_sync_step() -> anyhow::Result<()> {
+    sync_inside_async(false)?;
+    let _ = sync_inside_async(true);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_async_default_on_a_sync_step_still_fires_once() {
+    let report = hookflow::Run::new()
+        .execute_async(async_run_with_sync_step())
+        .await;
+    report.output().as_ref().unwrap();
+    assert_eq!(
+        take("async_run_with_sync_step"),
+        ["run-start", "run-finished:completed"]
+    );
+    // A sync step cannot await: the async default runs as a task of the runtime.
+    let fired = |r: &hookflow::RunReport<_>| {
+        r.hook_outcomes()
+            .iter()
+            .filter(|o| o.hook() == "async_default")
+            .count()
+    };
+    for _ in 0..100 {
+        if fired(&report) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(take("sync_inside_async"), ["async-default"]);
+    assert_eq!(fired(&report), 1);
+    let outcome = report
+        .hook_outcomes()
+        .into_iter()
+        .find(|o| o.hook() == "async_default")
+        .unwrap();
+    assert_eq!(outcome.step(), Some("sync_inside_async"));
+}
