@@ -84,10 +84,6 @@ impl HookSet {
     /// The set with no hooks.
     #[doc(hidden)]
     pub fn none() -> &'static HookSet {
-        Self::empty()
-    }
-
-    pub(crate) fn empty() -> &'static HookSet {
         static EMPTY: OnceLock<HookSet> = OnceLock::new();
         EMPTY.get_or_init(|| HookSetBuilder::new().build())
     }

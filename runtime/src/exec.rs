@@ -188,7 +188,7 @@ impl Unit {
             span.record("run_id", tracing::field::display(run.run_id));
         }
         let (own, defaults) = if suppressed {
-            (HookSet::empty(), None)
+            (HookSet::none(), None)
         } else {
             (own, defaults_of(run.as_ref()))
         };
@@ -214,7 +214,7 @@ impl Unit {
             run_id = %run.run_id,
             status = tracing::field::Empty,
         );
-        let own = if suppressed { HookSet::empty() } else { own };
+        let own = if suppressed { HookSet::none() } else { own };
         let frame = Frame::new(Scope::Pipeline, Some(run), 1, span);
         Unit {
             kind: Kind::Pipeline(meta),
