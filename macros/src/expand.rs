@@ -223,14 +223,19 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
     } else {
         quote!(::hookflow::__private::SyncStep)
     };
+    // Typed shapes only where the type can be named from a `static` and, for
+    // errors, where there is an error type at all.
+    let typed_output = !model.opaque;
+    let typed_error = !model.opaque && matches!(model.returns, Returns::Result { .. });
     let out_ty = model.hook_output_type();
     let err_ty = model.hook_error_type();
     let hooks = if has_hooks(&args.events) {
         let set = hook_set(
             &args.events,
-            |ev| match ev {
-                "Success" => Role::StepSuccess,
-                "Failure" | "Retry" | "Crash" => Role::StepError,
+            |ev| match (ev, typed_output, typed_error) {
+                ("Success", true, _) => Role::StepSuccess,
+                ("Failure" | "Retry" | "Crash", _, true) => Role::StepError,
+                ("Failure" | "Retry" | "Crash", _, false) => Role::Error,
                 _ => Role::Basic,
             },
             &kind,
@@ -266,18 +271,24 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         let clones = model.bindings.iter().map(|b| {
             let ident = &b.ident;
             let mutability = b.mutable.then(|| quote!(mut));
+            // Naming the type keeps rustc from suggesting to borrow the
+            // parameter when it is not `Clone`.
+            let turbofish = b.ty.as_ref().map(|ty| quote!(::<#ty>));
             quote_spanned! {b.span=>
-                let #mutability #ident = ::hookflow::__private::clone_arg(&#ident);
+                let #mutability #ident = ::hookflow::__private::clone_arg #turbofish (&#ident);
             }
         });
         quote!(::hookflow::__private::Retry(move || { #(#clones)* #attempt }))
     } else {
         quote!(::hookflow::__private::Once::new(move || #attempt))
     };
+    // The call is spanned on the return type, so that a return type the
+    // runtime cannot use (an error type that is no error) is reported there.
+    let span = model.return_span();
     let call = if is_async {
-        quote!(::hookflow::__private::run_async(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body).await)
+        quote_spanned!(span=> ::hookflow::__private::run_async(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body).await)
     } else {
-        quote!(::hookflow::__private::run_sync(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body))
+        quote_spanned!(span=> ::hookflow::__private::run_sync(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body))
     };
 
     quote! {
@@ -331,10 +342,11 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
     let steps_set = hook_set(&steps, roles, &kind, None);
 
     let value = wrap(&model, body_value(&model));
+    let span = model.return_span();
     let call = if is_async {
-        quote!(::hookflow::__private::pipeline_async(&__HOOKFLOW_PIPELINE, __hookflow_hooks, async move { #value }).await)
+        quote_spanned!(span=> ::hookflow::__private::pipeline_async(&__HOOKFLOW_PIPELINE, __hookflow_hooks, async move { #value }).await)
     } else {
-        quote!(::hookflow::__private::pipeline_sync(&__HOOKFLOW_PIPELINE, __hookflow_hooks, move || #value))
+        quote_spanned!(span=> ::hookflow::__private::pipeline_sync(&__HOOKFLOW_PIPELINE, __hookflow_hooks, move || #value))
     };
     quote! {
         #(#attrs)*
@@ -364,7 +376,6 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
 pub fn timeout_on_sync(span: Span) -> syn::Error {
     syn::Error::new(
         span,
-        "`timeout` needs an `async fn` step: a sync function cannot be interrupted when its time is up\n\
-         help: make the step `async fn`, or remove `timeout`",
+        "`timeout` needs an `async fn` step: a sync function cannot be interrupted when its time is up; make the step `async fn`, or remove `timeout`",
     )
 }

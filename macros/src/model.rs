@@ -11,7 +11,11 @@ use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType,
 pub enum Returns {
     /// `-> Result<T, E>` (any type whose name ends in `Result`): `T` when it
     /// is written as the first type argument.
-    Result { ok: Option<Box<Type>> },
+    Result {
+        ok: Option<Box<Type>>,
+        /// Where `E` is written, when it is (`Result<T, E>`).
+        err_span: Option<Span>,
+    },
     /// Any other type (or none: `()`).
     Plain,
 }
@@ -36,6 +40,9 @@ pub struct Binding {
     pub ident: Ident,
     pub mutable: bool,
     pub span: Span,
+    /// The parameter's type, when the binding is the whole parameter and
+    /// the type can be named (no `impl Trait`).
+    pub ty: Option<Type>,
 }
 
 impl FnModel {
@@ -56,7 +63,21 @@ impl FnModel {
                         "steps and pipelines cannot take `self`: make this an associated function without a receiver, or a free function, and pass the value as an argument",
                     ))
                 }
-                FnArg::Typed(pt) => collect_bindings(&pt.pat, &mut bindings),
+                FnArg::Typed(pt) => {
+                    let first = bindings.len();
+                    collect_bindings(&pt.pat, &mut bindings);
+                    if let (Pat::Ident(_), [only]) = (&*pt.pat, &mut bindings[first..]) {
+                        let mut scan = Scan {
+                            generics: &[],
+                            opaque: false,
+                            has_impl: false,
+                        };
+                        scan.visit_type(&pt.ty);
+                        if !scan.has_impl {
+                            only.ty = Some((*pt.ty).clone());
+                        }
+                    }
+                }
             }
         }
         let ret: Type = match &sig.output {
@@ -91,11 +112,23 @@ impl FnModel {
     pub fn ok_type(&self) -> TokenStream {
         let ret = &self.ret;
         match &self.returns {
-            Returns::Result { ok: Some(ok) } => ok.to_token_stream(),
-            Returns::Result { ok: None } => {
+            Returns::Result { ok: Some(ok), .. } => ok.to_token_stream(),
+            Returns::Result { ok: None, .. } => {
                 quote!(<#ret as ::hookflow::__private::StepReturn>::Ok)
             }
             Returns::Plain => ret.to_token_stream(),
+        }
+    }
+
+    /// Where to report problems with the return type: on `E` when it is
+    /// written, else on the whole type.
+    pub fn return_span(&self) -> Span {
+        match &self.returns {
+            Returns::Result {
+                err_span: Some(span),
+                ..
+            } => *span,
+            _ => self.ret.span(),
         }
     }
 
@@ -128,6 +161,7 @@ fn collect_bindings(pat: &Pat, out: &mut Vec<Binding>) {
                 ident: p.ident.clone(),
                 mutable: p.mutability.is_some(),
                 span: p.ident.span(),
+                ty: None,
             });
             if let Some((_, sub)) = &p.subpat {
                 collect_bindings(sub, out);
@@ -154,14 +188,21 @@ fn classify(ret: &Type) -> Returns {
     if tp.qself.is_some() || !last.ident.to_string().ends_with("Result") {
         return Returns::Plain;
     }
-    let ok = match &last.arguments {
-        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
-            GenericArgument::Type(t) => Some(Box::new(t.clone())),
-            _ => None,
-        }),
-        _ => None,
+    let types: Vec<&Type> = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
     };
-    Returns::Result { ok }
+    Returns::Result {
+        ok: types.first().map(|t| Box::new((*t).clone())),
+        err_span: types.get(1).map(|t| t.span()),
+    }
 }
 
 struct Scan<'g> {

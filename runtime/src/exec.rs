@@ -22,6 +22,7 @@ use crate::error::{panic_message, FailedStep, PipelineError, StepError};
 use crate::frame::{enter, in_hook, with_current, Frame, Scope};
 use crate::meta::{Event, PipelineMeta, StepMeta};
 use crate::run::{start_run, RunShared};
+use crate::signature::StepErrorType;
 
 /// A step's return type, seen as a `Result`.
 #[diagnostic::on_unimplemented(
@@ -33,12 +34,12 @@ pub trait StepReturn {
     /// The value of a successful call.
     type Ok;
     /// The body's own error type.
-    type Err: Into<anyhow::Error>;
+    type Err: StepErrorType;
     /// The outcome as a `Result`.
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
 }
 
-impl<T, E: Into<anyhow::Error>> StepReturn for Result<T, E> {
+impl<T, E: StepErrorType> StepReturn for Result<T, E> {
     type Ok = T;
     type Err = E;
     #[inline]
@@ -564,7 +565,7 @@ where
                 unit.end_sync(Status::Completed, None, expose(&value));
                 return Ok(value);
             }
-            Ok(Err(e)) => StepError::from_error(unit.name_cow(), attempt, e.into()),
+            Ok(Err(e)) => StepError::from_error(unit.name_cow(), attempt, e.into_anyhow()),
             Err(payload) => {
                 let err = StepError::from_panic(unit.name_cow(), attempt, &*payload);
                 unit.end_sync(Status::Crashed, Some(&err), None);
@@ -626,7 +627,7 @@ where
                         .await;
                     return Ok(value);
                 }
-                Err(e) => StepError::from_error(unit.name_cow(), attempt, e.into()),
+                Err(e) => StepError::from_error(unit.name_cow(), attempt, e.into_anyhow()),
             },
             AttemptEnd::Panicked(msg) => {
                 let err =
@@ -691,14 +692,14 @@ impl PipelineHooks {
 
 impl Unit {
     /// The pipeline's terminal state and error from the body's outcome.
-    fn pipeline_outcome<T, E: Into<anyhow::Error>>(
+    fn pipeline_outcome<T, E: StepErrorType>(
         &self,
         result: Result<Result<T, E>, String>,
     ) -> (Status, Result<T, StepError>) {
         match result {
             Ok(Ok(v)) => (Status::Completed, Ok(v)),
             Ok(Err(e)) => {
-                let e: anyhow::Error = e.into();
+                let e: anyhow::Error = e.into_anyhow();
                 let (status, kind) = if self.is_cancelled() {
                     (Status::Cancelled, crate::ErrorKind::Cancelled)
                 } else {

@@ -36,7 +36,8 @@ pub mod __private {
     pub use crate::signature::event;
     pub use crate::signature::event::EventMarker;
     pub use crate::signature::{
-        AsyncStep, ErrorHook, Hook, ShapeFor, StepErrorHook, StepSuccessHook, SyncStep,
+        AsyncStep, ErrorHook, Hook, ShapeFor, StepErrorHook, StepErrorType, StepSuccessHook,
+        SyncStep,
     };
     pub use core::time::Duration;
     pub use linkme;
@@ -102,7 +103,7 @@ pub mod __private {
     /// Clones a step argument for the next attempt.
     #[inline]
     pub fn clone_arg<T: RetryArg>(arg: &T) -> T {
-        arg.clone()
+        arg.clone_for_retry()
     }
 
     /// A step argument that `retries` can clone per attempt.
@@ -111,6 +112,16 @@ pub mod __private {
         label = "each attempt gets its own copy of this argument, so it must be `Clone`",
         note = "derive or implement `Clone` for it, pass a reference or an `Arc`, or remove `retries`"
     )]
-    pub trait RetryArg: Clone {}
-    impl<T: Clone> RetryArg for T {}
+    pub trait RetryArg {
+        /// A copy for the next attempt.
+        fn clone_for_retry(&self) -> Self;
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<T: Clone> RetryArg for T {
+        #[inline]
+        fn clone_for_retry(&self) -> Self {
+            self.clone()
+        }
+    }
 }

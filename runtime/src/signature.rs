@@ -43,6 +43,25 @@ impl<E: Display> HookReturn for Result<(), E> {
     }
 }
 
+/// A step's error type: anything that converts into `anyhow::Error`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a step's error type: it does not convert into `anyhow::Error`",
+    label = "not usable as a step's error type",
+    note = "use a type that implements `std::error::Error + Send + Sync + 'static`, or `anyhow::Error` (return `anyhow::Result<T>` and use `anyhow::bail!`)"
+)]
+pub trait StepErrorType {
+    /// The error, as `anyhow::Error`.
+    fn into_anyhow(self) -> anyhow::Error;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Into<anyhow::Error>> StepErrorType for E {
+    #[inline]
+    fn into_anyhow(self) -> anyhow::Error {
+        self.into()
+    }
+}
+
 /// Marker types naming the events in compile errors.
 #[allow(non_camel_case_types)]
 pub mod event {
@@ -156,7 +175,7 @@ where
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a valid `{Ev}` hook",
     label = "this hook's signature is not accepted for `{Ev}`",
-    note = "a `{Ev}` hook is a function with one of these signatures:\n      fn()\n      fn(&HookContext)\n  returning `()` or `Result<(), E>` where `E: Display`, optionally `async` (on async steps and pipelines)"
+    note = "an `{Ev}` hook is a function with one of these signatures:\n      fn()\n      fn(&HookContext)\n  returning `()` or `Result<(), E>` where `E: Display`, optionally `async` (on async steps and pipelines)"
 )]
 pub trait Hook<Ev, M> {
     #[doc(hidden)]
@@ -168,7 +187,7 @@ pub trait Hook<Ev, M> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a valid `{Ev}` hook",
     label = "this hook's signature is not accepted for `{Ev}`",
-    note = "a `{Ev}` hook here is a function with one of these signatures:\n      fn()\n      fn(&HookContext)\n      fn(&StepError)\n      fn(&HookContext, &StepError)\n  returning `()` or `Result<(), E>` where `E: Display`, optionally `async` (on async steps and pipelines)"
+    note = "an `{Ev}` hook here is a function with one of these signatures:\n      fn()\n      fn(&HookContext)\n      fn(&StepError)\n      fn(&HookContext, &StepError)\n  returning `()` or `Result<(), E>` where `E: Display`, optionally `async` (on async steps and pipelines)"
 )]
 pub trait ErrorHook<Ev, M> {
     #[doc(hidden)]
