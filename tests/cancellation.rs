@@ -167,16 +167,25 @@ async fn cancelling_a_run_stops_running_steps_and_skips_the_rest() {
     );
 }
 
+#[step(on_start = on_start, on_cancel = on_cancel, on_finish = on_finish)]
+async fn long_step_in_dropped_run() -> anyhow::Result<()> {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(())
+}
+
 #[pipeline(on_cancel = run_cancelled, on_finish = run_finished)]
 async fn dropped_run() -> anyhow::Result<()> {
-    long_step().await?;
+    long_step_in_dropped_run().await?;
     Ok(())
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_pipeline_future_cancels_its_steps_then_itself() {
     let _ = tokio::time::timeout(Duration::from_millis(10), dropped_run()).await;
-    assert_eq!(take("long_step"), ["start#1", "cancel", "finish:cancelled"]);
+    assert_eq!(
+        take("long_step_in_dropped_run"),
+        ["start#1", "cancel", "finish:cancelled"]
+    );
     assert_eq!(take("dropped_run"), ["run-cancel", "run-finish:cancelled"]);
 }
 

@@ -57,9 +57,14 @@ async fn bounded() -> u32 {
     7
 }
 
+#[step(on_success = [errs, panics, fine], on_finish = fine)]
+fn value_kept_in_run() -> u32 {
+    42
+}
+
 #[pipeline(on_finish = [errs, fine])]
 async fn isolated_run() -> anyhow::Result<u32> {
-    Ok(bounded().await? + value_kept()?)
+    Ok(bounded().await? + value_kept_in_run()?)
 }
 
 #[tokio::test]
@@ -70,7 +75,10 @@ async fn hook_outcomes_are_recorded_on_the_run() {
         .await;
     assert_eq!(*report.output().as_ref().unwrap(), 49);
     assert_eq!(take("bounded"), ["hangs", "fine"]);
-    assert_eq!(take("value_kept"), ["errs", "panics", "fine", "fine"]);
+    assert_eq!(
+        take("value_kept_in_run"),
+        ["errs", "panics", "fine", "fine"]
+    );
     assert_eq!(take("isolated_run"), ["errs", "fine"]);
 
     let outcomes = report.hook_outcomes();
@@ -91,10 +99,10 @@ async fn hook_outcomes_are_recorded_on_the_run() {
         [
             "bounded/on_success/hangs/timed out after 30ms",
             "bounded/on_success/fine/ok",
-            "value_kept/on_success/errs/failed: alerting service is down",
-            "value_kept/on_success/panics/panicked: hook bug",
-            "value_kept/on_success/fine/ok",
-            "value_kept/on_finish/fine/ok",
+            "value_kept_in_run/on_success/errs/failed: alerting service is down",
+            "value_kept_in_run/on_success/panics/panicked: hook bug",
+            "value_kept_in_run/on_success/fine/ok",
+            "value_kept_in_run/on_finish/fine/ok",
             "-/on_finish/errs/failed: alerting service is down",
             "-/on_finish/fine/ok",
         ]

@@ -81,17 +81,16 @@ fn etl(fail: [bool; 3]) -> anyhow::Result<u32> {
 }
 
 #[test]
-fn defaults_apply_to_steps_that_do_not_name_the_event() {
+fn defaults_apply_where_steps_do_not_name_the_event_and_own_lists_replace_them() {
+    // These checks share steps, so they run in one test.
     assert_eq!(etl([false; 3]).unwrap(), 6);
     // on_success is named by no step: all three inherit it.
     assert_eq!(take("overrides"), ["default-success"]);
     assert_eq!(take("inherits"), ["default-success"]);
     assert_eq!(take("opts_out"), ["default-success"]);
     assert_eq!(take("etl"), ["run-succeeded", "run-finished:completed"]);
-}
 
-#[test]
-fn a_steps_own_list_replaces_the_default_for_that_event() {
+    // A step's own list replaces the default for that event.
     let err = etl([true; 3]).unwrap_err();
     assert_eq!(take("overrides"), ["own-failure"]);
     assert_eq!(take("inherits"), ["default-failure:inherit failed"]);
@@ -111,10 +110,8 @@ fn a_steps_own_list_replaces_the_default_for_that_event() {
         .map(|f| f.name().to_owned())
         .collect();
     assert_eq!(names, ["overrides", "inherits", "opts_out"]);
-}
 
-#[test]
-fn steps_outside_a_pipeline_run_only_their_own_hooks() {
+    // Outside a pipeline, steps run only their own hooks.
     assert_eq!(inherits(true).unwrap_err().message(), "inherit failed");
     assert_eq!(overrides(true).unwrap_err().message(), "override failed");
     assert_eq!(take("inherits"), Vec::<String>::new());

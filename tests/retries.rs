@@ -14,6 +14,16 @@ use hookflow::{current, step, ErrorKind};
 static FLAKY_CALLS: AtomicU32 = AtomicU32::new(0);
 
 #[step(retries = 3, on_start = on_start, on_retry = on_retry, on_success = on_success, on_failure = on_failure, on_finish = on_finish)]
+fn flaky_fails(succeed_on: u32, mut log: Vec<u32>) -> anyhow::Result<Vec<u32>> {
+    FLAKY_CALLS.fetch_add(1, Ordering::SeqCst);
+    let attempt = current().unwrap().attempt();
+    // Each attempt gets its own copy of the arguments.
+    log.push(attempt);
+    anyhow::ensure!(attempt >= succeed_on, "attempt {attempt} failed");
+    Ok(log)
+}
+
+#[step(retries = 3, on_start = on_start, on_retry = on_retry, on_success = on_success, on_failure = on_failure, on_finish = on_finish)]
 fn flaky(succeed_on: u32, mut log: Vec<u32>) -> anyhow::Result<Vec<u32>> {
     FLAKY_CALLS.fetch_add(1, Ordering::SeqCst);
     let attempt = current().unwrap().attempt();
@@ -43,11 +53,11 @@ fn retries_until_success_with_hooks_per_attempt() {
 
 #[test]
 fn failure_fires_only_after_the_last_attempt() {
-    let err = flaky(99, vec![]).unwrap_err();
+    let err = flaky_fails(99, vec![]).unwrap_err();
     assert_eq!(err.attempt(), 4);
     assert_eq!(err.message(), "attempt 4 failed");
     assert_eq!(
-        take("flaky"),
+        take("flaky_fails"),
         [
             "start#1",
             "retry#1:error",
