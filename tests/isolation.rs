@@ -4,14 +4,10 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{record, take};
 use hookflow::{pipeline, step, Event, HookContext, HookStatus, Run, StepError};
-use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::Layer;
 
 fn errs(ctx: &HookContext) -> Result<(), String> {
     record(&common::key(ctx), "errs");
@@ -115,72 +111,6 @@ async fn hook_outcomes_are_recorded_on_the_run() {
     assert!(timed_out.duration() >= Duration::from_millis(30));
     assert_eq!(report.hook_failures().len(), 4);
     assert_eq!(outcomes[2].event(), Event::Success);
-}
-
-/// (level, message, hook, step) of one event.
-type Captured = (String, String, String, String);
-
-/// Collects hookflow's events.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Captured>>>);
-
-#[derive(Default)]
-struct Fields {
-    message: String,
-    hook: String,
-    step: String,
-}
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "hook" => self.hook = value.to_owned(),
-            "step" => self.step = value.to_owned(),
-            _ => {}
-        }
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.message = format!("{value:?}");
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        let mut f = Fields::default();
-        event.record(&mut f);
-        self.0.lock().unwrap().push((
-            event.metadata().level().to_string(),
-            f.message,
-            f.hook,
-            f.step,
-        ));
-    }
-}
-
-#[step(on_success = [errs, panics])]
-fn logged() {}
-
-#[test]
-fn hook_failures_are_tracing_events_naming_hook_and_step() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    tracing::subscriber::with_default(subscriber, || logged().unwrap());
-    let _ = take("logged");
-    let events = capture.0.lock().unwrap().clone();
-    assert!(events.contains(&(
-        "WARN".into(),
-        "hook failed".into(),
-        "errs".into(),
-        "logged".into()
-    )));
-    assert!(events.contains(&(
-        "ERROR".into(),
-        "hook panicked".into(),
-        "panics".into(),
-        "logged".into()
-    )));
 }
 
 #[step(on_success = record_inner, on_start = |ctx: &HookContext| record(&common::key(ctx), "inner-start"))]

@@ -73,7 +73,13 @@ fn failing_hook() -> Result<(), String> {
     Err("nope".into())
 }
 
-#[step(retries = 1, on_failure = failing_hook)]
+fn panicking_hook() {
+    panic!("hook bug");
+}
+
+// One test only in this file: a thread-scoped subscriber races tracing's
+// callsite cache when other threads hit the same callsites at once.
+#[step(retries = 1, on_failure = [failing_hook, panicking_hook])]
 fn traced(fail: bool) -> anyhow::Result<u32> {
     anyhow::ensure!(!fail, "bad input");
     Ok(1)
@@ -138,6 +144,13 @@ fn steps_and_runs_are_spans_and_transitions_are_events() {
     assert_eq!(hook_failed[0].1["hook"], "failing_hook");
     assert_eq!(hook_failed[0].1["event"], "on_failure");
     assert_eq!(hook_failed[0].1["error"], "nope");
+    assert_eq!(hook_failed[0].1["step"], "traced");
+
+    let hook_panicked = find("hook panicked");
+    assert_eq!(hook_panicked.len(), 1);
+    assert_eq!(hook_panicked[0].1["hook"], "panicking_hook");
+    assert_eq!(hook_panicked[0].1["step"], "traced");
+    assert_eq!(hook_panicked[0].1["panic"], "hook bug");
 
     let run_finished = find("pipeline finished");
     assert_eq!(run_finished[0].1["status"], "failed");
