@@ -279,9 +279,9 @@ pub use hookflow_macros::pipeline;
 
 pub use hookflow_runtime::{
     current, default_hook_timeout, in_current_run, registry, set_default_hook_timeout, signature,
-    spawn, CancelHandle, ErrorKind, Event, FailedStep, HookContext, HookContextBuilder,
-    HookOutcome, HookStatus, InRun, PipelineError, PipelineMeta, Resources, Run, RunReport, Status,
-    StepError, StepMeta,
+    spawn, wait_for_detached_hooks, CancelHandle, ErrorKind, Event, FailedStep, HookContext,
+    HookContextBuilder, HookOutcome, HookStatus, InRun, PipelineError, PipelineMeta, Resources,
+    Run, RunReport, Status, StepError, StepMeta,
 };
 
 /// The common names: `use hookflow::prelude::*;`.

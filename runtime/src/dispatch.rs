@@ -6,7 +6,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -324,14 +324,8 @@ fn status_of_finished(r: Result<Result<(), String>, String>) -> HookStatus {
     }
 }
 
-/// Calls a hook from sync code. An async hook cannot be awaited here: it is
-/// spawned on the current Tokio runtime, or run to completion on a private
-/// one when there is none.
-pub(crate) fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
-    if hook.is_async {
-        run_detached(hook, event, ctx.detach(), frame.task_of());
-        return;
-    }
+/// Calls a sync hook from sync code.
+fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
     let run = frame.run.as_deref();
     let started = run.map(|_| Instant::now());
     let call = {
@@ -342,6 +336,26 @@ pub(crate) fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookConte
         HookStatus::Failed("internal: a sync hook returned a future".to_owned())
     });
     report(hook, event, ctx, status, started, run);
+}
+
+/// Fires `plan` in order from sync code (sync steps, `Drop`). Sync hooks
+/// run right here; at the first async hook, which cannot be awaited here,
+/// the rest of the plan (sync hooks included, to keep the order) is handed
+/// to the hook runner.
+pub(crate) fn run_plan_sync(
+    plan: impl Iterator<Item = (Event, &'static ErasedHook)>,
+    ctx: &HookContext,
+    frame: &Frame,
+) {
+    let mut plan = plan.peekable();
+    while let Some(&(event, hook)) = plan.peek() {
+        if hook.is_async {
+            detach(plan.collect(), ctx.detach(), frame.task_of());
+            return;
+        }
+        plan.next();
+        call_sync(hook, event, ctx, frame);
+    }
 }
 
 /// Calls a hook from async code, awaiting an async hook within its bound.
@@ -365,54 +379,147 @@ pub(crate) async fn call_async(
     report(hook, event, ctx, status, started, run);
 }
 
+/// A Tokio timer, when this thread is in a Tokio runtime whose time driver
+/// is enabled (creating one elsewhere panics, which this catches).
+pub(crate) fn try_sleep(duration: Duration) -> Option<tokio::time::Sleep> {
+    tokio::runtime::Handle::try_current().ok()?;
+    catch_unwind(|| tokio::time::sleep(duration)).ok()
+}
+
 async fn await_bounded(fut: HookFuture<'_>, frame: &Frame, bound: Duration) -> HookStatus {
     let scoped = Scoped::new(frame, true, fut);
-    if tokio::runtime::Handle::try_current().is_ok() {
-        match tokio::time::timeout(bound, scoped).await {
-            Ok(r) => status_of_finished(r),
-            Err(_) => HookStatus::TimedOut(bound),
+    match try_sleep(bound) {
+        Some(sleep) => {
+            tokio::select! {
+                biased;
+                r = scoped => status_of_finished(r),
+                () = sleep => HookStatus::TimedOut(bound),
+            }
         }
-    } else {
-        status_of_finished(scoped.await)
+        // Not on a Tokio runtime with timers: no bound can be kept.
+        None => status_of_finished(scoped.await),
     }
 }
 
-/// Runs an async hook away from the step's own future (sync steps, and
-/// hooks fired from `Drop`).
-pub(crate) fn run_detached(
-    hook: &'static ErasedHook,
-    event: Event,
+/// The rest of a plan of hooks, run away from the step's own stack.
+struct Job {
+    plan: Vec<(Event, &'static ErasedHook)>,
     ctx: HookContext,
     frame: Frame,
-) {
-    let task = async move {
-        let run = frame.run.clone();
-        let started = Some(Instant::now());
-        let call = {
-            let _entered = enter(&frame);
-            let _hook = enter_hook();
-            catch_unwind(AssertUnwindSafe(|| (hook.f)(&ctx)))
-        };
-        let status = match status_of(call) {
-            Ok(status) => status,
-            Err(fut) => await_bounded(fut, &frame, hook_bound(run.as_deref())).await,
-        };
-        report(hook, event, &ctx, status, started, run.as_deref());
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => {
-            handle.spawn(task);
+}
+
+impl Job {
+    async fn run(self) {
+        let _done = InFlight;
+        for &(event, hook) in &self.plan {
+            call_async(hook, event, &self.ctx, &self.frame).await;
         }
-        Err(_) => match tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-        {
-            Ok(rt) => rt.block_on(task),
-            Err(e) => {
-                tracing::error!(hook = hook.name, event = event.key(), error = %e, "could not start a runtime for an async hook")
-            }
-        },
     }
+}
+
+/// Counts detached plans not yet finished (see [`wait_for_detached_hooks`]).
+static IN_FLIGHT: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+struct InFlight;
+
+impl InFlight {
+    fn start() {
+        *IN_FLIGHT.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut n = IN_FLIGHT.0.lock().unwrap_or_else(|p| p.into_inner());
+        *n = n.saturating_sub(1);
+        IN_FLIGHT.1.notify_all();
+    }
+}
+
+/// The hook runner: a thread with its own Tokio runtime (timers enabled),
+/// started on first use, so that detached hooks neither depend on the
+/// caller's runtime staying alive nor block it.
+fn runner() -> Option<&'static tokio::sync::mpsc::UnboundedSender<Job>> {
+    static RUNNER: OnceLock<Option<tokio::sync::mpsc::UnboundedSender<Job>>> = OnceLock::new();
+    RUNNER
+        .get_or_init(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Job>();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .ok()?;
+            std::thread::Builder::new()
+                .name("hookflow-hooks".into())
+                .spawn(move || {
+                    rt.block_on(async move {
+                        while let Some(job) = rx.recv().await {
+                            tokio::spawn(job.run());
+                        }
+                    })
+                })
+                .ok()?;
+            Some(tx)
+        })
+        .as_ref()
+}
+
+/// Hands the rest of a plan to the hook runner.
+fn detach(plan: Vec<(Event, &'static ErasedHook)>, ctx: HookContext, frame: Frame) {
+    InFlight::start();
+    let job = Job { plan, ctx, frame };
+    let job = match runner() {
+        Some(tx) => match tx.send(job) {
+            Ok(()) => return,
+            Err(e) => e.0,
+        },
+        None => job,
+    };
+    // No runner thread could be started: run the plan here, to completion.
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(rt) => rt.block_on(job.run()),
+        Err(e) => {
+            for &(event, hook) in &job.plan {
+                let status =
+                    HookStatus::Failed(format!("no runtime to run this async hook on: {e}"));
+                report(
+                    hook,
+                    event,
+                    &job.ctx,
+                    status,
+                    None,
+                    job.frame.run.as_deref(),
+                );
+            }
+            drop(job);
+        }
+    }
+}
+
+/// Waits until every detached hook has finished, or `timeout` passes;
+/// `true` when none is left.
+///
+/// Async hooks that cannot be awaited where they fire (from `Drop` when a
+/// step's future is dropped, or on a sync step) run on hookflow's own hook
+/// thread. Call this before the process exits (at the end of `main`) to let
+/// them finish.
+pub fn wait_for_detached_hooks(timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut n = IN_FLIGHT.0.lock().unwrap_or_else(|p| p.into_inner());
+    while *n > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        n = IN_FLIGHT
+            .1
+            .wait_timeout(n, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    true
 }
 
 pin_project_lite::pin_project! {

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use crate::context::{HookContext, Output, OutputPtr, Stamp, Status};
 use crate::dispatch::{
-    call_async, call_sync, defaults_of, effective, report_interrupted, ErasedHook, HookSet, Scoped,
+    call_async, defaults_of, effective, report_interrupted, run_plan_sync, try_sleep, ErasedHook,
+    HookSet, Scoped,
 };
 use crate::error::{panic_message, FailedStep, PipelineError, StepError};
 use crate::frame::{enter, in_hook, with_current, Frame, Scope};
@@ -359,9 +360,7 @@ impl Unit {
         let plan = terminal_events(status)
             .iter()
             .flat_map(|&ev| self.hooks(ev).iter().map(move |h| (ev, h)));
-        for (event, hook) in plan.skip(skip) {
-            call_sync(hook, event, &ctx, &self.frame);
-        }
+        run_plan_sync(plan.skip(skip), &ctx, &self.frame);
     }
 
     // ----- sync steps ------------------------------------------------------
@@ -372,9 +371,7 @@ impl Unit {
             return;
         }
         let ctx = self.context(Status::Running, error);
-        for hook in hooks {
-            call_sync(hook, event, &ctx, &self.frame);
-        }
+        run_plan_sync(hooks.iter().map(|h| (event, h)), &ctx, &self.frame);
     }
 
     /// Ends the call: records it and fires its terminal hooks.
@@ -386,14 +383,16 @@ impl Unit {
 
     // ----- async steps -----------------------------------------------------
 
-    async fn fire_async(&self, event: Event, error: Option<&StepError>) {
+    async fn fire_async(&self, guard: &DropGuard<'_>, event: Event, error: Option<&StepError>) {
         let hooks = self.hooks(event);
         if hooks.is_empty() {
             return;
         }
         let ctx = self.context(Status::Running, error);
         for hook in hooks {
+            guard.running(Some((event, hook)));
             call_async(hook, event, &ctx, &self.frame).await;
+            guard.running(None);
         }
     }
 
@@ -429,15 +428,16 @@ impl Unit {
         let timed = async {
             let r = match timeout {
                 None => scoped.await,
-                Some(bound) => {
-                    if tokio::runtime::Handle::try_current().is_err() {
-                        return AttemptEnd::NoRuntime;
+                Some(bound) => match try_sleep(bound) {
+                    None => return AttemptEnd::NoRuntime,
+                    Some(sleep) => {
+                        tokio::select! {
+                            biased;
+                            r = scoped => r,
+                            () = sleep => return AttemptEnd::TimedOut(bound),
+                        }
                     }
-                    match tokio::time::timeout(bound, scoped).await {
-                        Ok(r) => r,
-                        Err(_) => return AttemptEnd::TimedOut(bound),
-                    }
-                }
+                },
             };
             match r {
                 Ok(v) => AttemptEnd::Done(v),
@@ -464,6 +464,8 @@ struct DropGuard<'u> {
     cursor: AtomicU32,
     in_flight: AtomicBool,
     done: AtomicBool,
+    /// An `on_start` / `on_retry` hook being awaited.
+    running: std::sync::Mutex<Option<(Event, &'static ErasedHook)>>,
 }
 
 impl<'u> DropGuard<'u> {
@@ -474,7 +476,12 @@ impl<'u> DropGuard<'u> {
             cursor: AtomicU32::new(0),
             in_flight: AtomicBool::new(false),
             done: AtomicBool::new(false),
+            running: std::sync::Mutex::new(None),
         }
+    }
+
+    fn running(&self, hook: Option<(Event, &'static ErasedHook)>) {
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = hook;
     }
 
     fn reached(&self, status: Status, error: Option<StepError>, finished: Stamp) {
@@ -505,6 +512,15 @@ impl Drop for DropGuard<'_> {
         match self.terminal.get() {
             None => {
                 // Dropped while running: the call ends cancelled.
+                let interrupted = self
+                    .running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                if let Some((event, hook)) = interrupted {
+                    let ctx = unit.context(Status::Running, None);
+                    report_interrupted(hook, event, &ctx, unit.run());
+                }
                 let err = StepError::cancelled(unit.name_cow(), unit.frame.attempt());
                 let finished = Stamp::now();
                 unit.record_terminal(Status::Cancelled, Some(&err));
@@ -572,8 +588,14 @@ where
                 return Err(err);
             }
         };
-        if attempt >= max || unit.is_cancelled() {
+        if attempt >= max {
             unit.end_sync(Status::Failed, Some(&err), None);
+            return Err(err);
+        }
+        if unit.is_cancelled() {
+            // Retries were left, but the run is cancelled: no next attempt.
+            let err = StepError::cancelled(unit.name_cow(), attempt);
+            unit.end_sync(Status::Cancelled, Some(&err), None);
             return Err(err);
         }
         unit.attempt_failed(&err);
@@ -581,6 +603,11 @@ where
         let delay = unit.retry_delay();
         if !delay.is_zero() {
             std::thread::sleep(delay);
+        }
+        if unit.is_cancelled() {
+            let err = StepError::cancelled(unit.name_cow(), attempt);
+            unit.end_sync(Status::Cancelled, Some(&err), None);
+            return Err(err);
         }
         attempt += 1;
     }
@@ -611,7 +638,7 @@ where
     let mut attempt = 1;
     loop {
         unit.attempt_started(attempt);
-        unit.fire_async(Event::Start, None).await;
+        unit.fire_async(&guard, Event::Start, None).await;
         let fut = {
             let _entered = enter(&unit.frame);
             catch_unwind(AssertUnwindSafe(|| body.attempt()))
@@ -643,13 +670,19 @@ where
                 return Err(err);
             }
             AttemptEnd::TimedOut(bound) => StepError::timeout(unit.name_cow(), attempt, bound),
-            AttemptEnd::NoRuntime => StepError::new(
-                crate::ErrorKind::Error,
-                unit.name_cow(),
-                attempt,
-                "`timeout` needs a Tokio runtime with the time driver enabled".to_owned(),
-                None,
-            ),
+            AttemptEnd::NoRuntime => {
+                // A misconfiguration, not a transient failure: not retried.
+                let err = StepError::new(
+                    crate::ErrorKind::Error,
+                    unit.name_cow(),
+                    attempt,
+                    "`timeout` needs a Tokio runtime with the time driver enabled".to_owned(),
+                    None,
+                );
+                unit.end_async(&guard, Status::Failed, Some(&err), None)
+                    .await;
+                return Err(err);
+            }
         };
         if attempt >= max {
             unit.end_async(&guard, Status::Failed, Some(&err), None)
@@ -663,14 +696,20 @@ where
             return Err(err);
         }
         unit.attempt_failed(&err);
-        unit.fire_async(Event::Retry, Some(&err)).await;
+        unit.fire_async(&guard, Event::Retry, Some(&err)).await;
         let delay = unit.retry_delay();
         if !delay.is_zero() {
-            if tokio::runtime::Handle::try_current().is_ok() {
-                tokio::time::sleep(delay).await;
-            } else {
-                std::thread::sleep(delay);
+            match try_sleep(delay) {
+                Some(sleep) => sleep.await,
+                // Not on a Tokio runtime with timers: there is no async way to wait.
+                None => std::thread::sleep(delay),
             }
+        }
+        if unit.is_cancelled() {
+            let err = StepError::cancelled(unit.name_cow(), attempt);
+            unit.end_async(&guard, Status::Cancelled, Some(&err), None)
+                .await;
+            return Err(err);
         }
         attempt += 1;
     }
@@ -769,7 +808,7 @@ where
     let unit = Unit::pipeline(meta, &hooks.own, &hooks.steps);
     let guard = DropGuard::new(&unit);
     unit.attempt_started(1);
-    unit.fire_async(Event::Start, None).await;
+    unit.fire_async(&guard, Event::Start, None).await;
     let result = match Scoped::new(&unit.frame, false, body).await {
         Ok(r) => Ok(r.into_result()),
         Err(panic) => Err(panic),

@@ -89,6 +89,7 @@ impl Frame {
     pub(crate) fn task_of(&self) -> Frame {
         let mut frame = Frame::new(Scope::Task, self.run.clone(), 1, self.span.clone());
         frame.started = self.started;
+        frame.set_status(self.status());
         if let Scope::Step(meta) = self.scope {
             frame.scope = Scope::Step(meta);
             frame.max_attempts = self.max_attempts;

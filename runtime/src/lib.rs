@@ -17,7 +17,10 @@ mod run;
 pub mod signature;
 
 pub use context::{HookContext, HookContextBuilder, Status};
-pub use dispatch::{default_hook_timeout, set_default_hook_timeout, HookOutcome, HookStatus};
+pub use dispatch::{
+    default_hook_timeout, set_default_hook_timeout, wait_for_detached_hooks, HookOutcome,
+    HookStatus,
+};
 pub use error::{ErrorKind, FailedStep, PipelineError, StepError};
 pub use frame::current;
 pub use meta::{registry, Event, PipelineMeta, StepMeta};

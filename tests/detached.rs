@@ -1,0 +1,164 @@
+//! Async hooks that cannot be awaited where they fire (from `Drop`, on sync
+//! steps) run on hookflow's hook thread, in plan order, even after the
+//! caller's runtime is gone; runtimes without timers never make a hook
+//! panic the caller; cancellation between retries ends the step cancelled.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{on_cancel, on_failure, on_finish, on_retry, on_start, record, take};
+use hookflow::{pipeline, step, wait_for_detached_hooks, HookContext, HookStatus, Run, Status};
+
+async fn async_cancel(ctx: &HookContext) {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    record(&common::key(ctx), "async-cancel");
+}
+
+#[step(on_cancel = [async_cancel, on_cancel], on_finish = on_finish)]
+async fn dropped_with_async_cancel_hook() {
+    std::future::pending::<()>().await
+}
+
+#[tokio::test]
+async fn order_is_kept_when_an_async_hook_fires_from_drop() {
+    let _ = tokio::time::timeout(Duration::from_millis(5), dropped_with_async_cancel_hook()).await;
+    assert!(wait_for_detached_hooks(Duration::from_secs(5)));
+    assert_eq!(
+        take("dropped_with_async_cancel_hook"),
+        ["async-cancel", "cancel", "finish:cancelled"]
+    );
+}
+
+#[step(on_cancel = async_cancel, on_finish = on_finish)]
+async fn outlives_its_runtime() {
+    std::future::pending::<()>().await
+}
+
+#[test]
+fn detached_hooks_run_even_when_the_callers_runtime_shuts_down() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        tokio::spawn(outlives_its_runtime());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    });
+    // Dropping the runtime drops the spawned step: it is cancelled from Drop.
+    drop(rt);
+    assert!(wait_for_detached_hooks(Duration::from_secs(5)));
+    assert_eq!(
+        take("outlives_its_runtime"),
+        ["async-cancel", "finish:cancelled"]
+    );
+}
+
+async fn async_success(ctx: &HookContext) {
+    record(&common::key(ctx), "async-success");
+}
+
+#[step(on_success = [async_success, on_finish], timeout = "1s", retries = 1, retry_delay = "1ms")]
+async fn no_timers(fail: bool) -> anyhow::Result<u32> {
+    anyhow::ensure!(!fail, "failed");
+    Ok(7)
+}
+
+#[test]
+fn a_runtime_without_timers_never_makes_a_hook_panic_the_caller() {
+    std::panic::set_hook(Box::new(|_| {}));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    // `timeout` cannot be kept: a clear error, not retried, not a panic.
+    let err = rt.block_on(no_timers(false)).unwrap_err();
+    let _ = std::panic::take_hook();
+    assert_eq!(err.attempt(), 1);
+    assert_eq!(
+        err.message(),
+        "`timeout` needs a Tokio runtime with the time driver enabled"
+    );
+    assert_eq!(take("no_timers"), Vec::<String>::new());
+}
+
+#[step(on_success = async_success)]
+async fn async_hook_without_timers() -> u32 {
+    3
+}
+
+#[test]
+fn an_async_hook_without_timers_runs_unbounded() {
+    std::panic::set_hook(Box::new(|_| {}));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let v = rt.block_on(async_hook_without_timers());
+    let _ = std::panic::take_hook();
+    assert_eq!(v.unwrap(), 3);
+    assert_eq!(take("async_hook_without_timers"), ["async-success"]);
+}
+
+#[step(retries = 3, on_start = on_start, on_retry = on_retry, on_failure = on_failure, on_cancel = on_cancel, on_finish = on_finish)]
+fn cancels_its_own_run() -> anyhow::Result<()> {
+    hookflow::current().unwrap();
+    CANCEL.with(|c| c.borrow().as_ref().unwrap().cancel());
+    anyhow::bail!("failed after cancelling")
+}
+
+thread_local! {
+    static CANCEL: std::cell::RefCell<Option<hookflow::CancelHandle>> = const { std::cell::RefCell::new(None) };
+}
+
+#[pipeline]
+fn run_that_gets_cancelled() -> anyhow::Result<()> {
+    cancels_its_own_run()?;
+    Ok(())
+}
+
+#[test]
+fn a_sync_step_cancelled_between_retries_ends_cancelled() {
+    let run = Run::new();
+    CANCEL.with(|c| *c.borrow_mut() = Some(run.cancel_handle()));
+    let report = run.execute(run_that_gets_cancelled);
+    assert_eq!(report.status(), Some(Status::Cancelled));
+    assert_eq!(
+        take("cancels_its_own_run"),
+        ["start#1", "cancel", "finish:cancelled"]
+    );
+}
+
+async fn slow_start(ctx: &HookContext) {
+    record(&common::key(ctx), "slow-start");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+}
+
+#[step(on_start = slow_start, on_cancel = on_cancel)]
+async fn dropped_during_on_start() {}
+
+#[pipeline]
+async fn drops_during_on_start() -> anyhow::Result<()> {
+    let _ = tokio::time::timeout(Duration::from_millis(10), dropped_during_on_start()).await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_on_start_hook_is_recorded() {
+    let report = Run::new().execute_async(drops_during_on_start()).await;
+    assert_eq!(take("dropped_during_on_start"), ["slow-start", "cancel"]);
+    let statuses: Vec<_> = report
+        .hook_outcomes()
+        .iter()
+        .map(|o| (o.hook(), o.event(), o.status().clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (
+                "slow_start",
+                hookflow::Event::Start,
+                HookStatus::Interrupted
+            ),
+            ("on_cancel", hookflow::Event::Cancel, HookStatus::Ok),
+        ]
+    );
+}
