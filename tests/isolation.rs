@@ -145,3 +145,20 @@ fn steps_called_from_hooks_fire_no_hooks() {
     inner().unwrap();
     assert_eq!(take("inner"), ["inner-start", "inner-success"]);
 }
+
+fn broken_builder() -> fn(&HookContext) {
+    panic!("missing ALERT_URL")
+}
+
+#[step(on_success = broken_builder(), on_finish = fine)]
+fn builder_panics() -> u32 {
+    5
+}
+
+#[test]
+fn a_call_that_builds_a_hook_and_panics_leaves_the_step_running() {
+    assert_eq!(builder_panics().unwrap(), 5);
+    assert_eq!(builder_panics().unwrap(), 5);
+    // The set could not be built: the step runs without its hooks.
+    assert_eq!(take("builder_panics"), Vec::<String>::new());
+}

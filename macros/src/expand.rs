@@ -241,10 +241,18 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
             &kind,
             Some((&out_ty, &err_ty)),
         );
+        // A nested `fn` item: it cannot capture the step's arguments or use
+        // its generic parameters, which a `static` shared by every call
+        // must not depend on.
         quote! {
+            fn __hookflow_build_hooks() -> ::hookflow::__private::HookSet #set
             static __HOOKFLOW_HOOKS: ::hookflow::__private::HookCell<::hookflow::__private::HookSet> =
                 ::hookflow::__private::HookCell::new();
-            let __hookflow_hooks = __HOOKFLOW_HOOKS.get_or_init(|| #set);
+            let __hookflow_hooks = __HOOKFLOW_HOOKS.get_or_build(
+                #name,
+                __hookflow_build_hooks,
+                ::hookflow::__private::HookSet::empty_set,
+            );
         }
     } else {
         quote!(let __hookflow_hooks = ::hookflow::__private::HookSet::none();)
@@ -362,11 +370,16 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
                 #own_names,
                 #step_names,
             );
+            fn __hookflow_build_hooks() -> ::hookflow::__private::PipelineHooks {
+                ::hookflow::__private::PipelineHooks::new(#own_set, #steps_set)
+            }
             static __HOOKFLOW_HOOKS: ::hookflow::__private::HookCell<::hookflow::__private::PipelineHooks> =
                 ::hookflow::__private::HookCell::new();
-            let __hookflow_hooks = __HOOKFLOW_HOOKS.get_or_init(|| {
-                ::hookflow::__private::PipelineHooks::new(#own_set, #steps_set)
-            });
+            let __hookflow_hooks = __HOOKFLOW_HOOKS.get_or_build(
+                #name,
+                __hookflow_build_hooks,
+                ::hookflow::__private::PipelineHooks::none,
+            );
             #call
         }
     }

@@ -81,6 +81,12 @@ impl HookSet {
         self.named & (1 << event.index()) != 0
     }
 
+    /// A new empty set.
+    #[doc(hidden)]
+    pub fn empty_set() -> HookSet {
+        HookSetBuilder::new().build()
+    }
+
     /// The set with no hooks.
     #[doc(hidden)]
     pub fn none() -> &'static HookSet {
@@ -135,10 +141,27 @@ impl<T> HookCell<T> {
         HookCell(OnceLock::new())
     }
 
-    /// The value, built by `init` on first use.
+    /// The value, built by `build` on first use. If building panics (a call
+    /// that builds a hook panicked), `fallback` is used instead and the
+    /// panic is reported once: the step runs, without those hooks.
     #[inline]
-    pub fn get_or_init(&'static self, init: impl FnOnce() -> T) -> &'static T {
-        self.0.get_or_init(init)
+    pub fn get_or_build(
+        &'static self,
+        name: &'static str,
+        build: fn() -> T,
+        fallback: fn() -> T,
+    ) -> &'static T {
+        self.0.get_or_init(|| match catch_unwind(build) {
+            Ok(value) => value,
+            Err(payload) => {
+                tracing::error!(
+                    name,
+                    panic = %panic_message(&*payload),
+                    "building the hooks of this step or pipeline panicked; it runs without them"
+                );
+                fallback()
+            }
+        })
     }
 }
 

@@ -727,6 +727,14 @@ impl PipelineHooks {
     pub fn new(own: HookSet, steps: HookSet) -> Self {
         PipelineHooks { own, steps }
     }
+
+    /// No hooks.
+    pub fn none() -> Self {
+        PipelineHooks::new(
+            crate::dispatch::HookSetBuilder::new().build(),
+            crate::dispatch::HookSetBuilder::new().build(),
+        )
+    }
 }
 
 impl Unit {
