@@ -162,3 +162,28 @@ fn a_call_that_builds_a_hook_and_panics_leaves_the_step_running() {
     // The set could not be built: the step runs without its hooks.
     assert_eq!(take("builder_panics"), Vec::<String>::new());
 }
+
+#[step]
+fn failing_inner() -> anyhow::Result<()> {
+    anyhow::bail!("inner failure")
+}
+
+fn hook_with_failing_step() {
+    let _ = failing_inner();
+}
+
+#[step(on_success = hook_with_failing_step)]
+fn runs_a_failing_step_in_its_hook() {}
+
+#[pipeline]
+fn run_with_hook_steps() -> anyhow::Result<()> {
+    runs_a_failing_step_in_its_hook()?;
+    Ok(())
+}
+
+#[test]
+fn steps_called_from_hooks_are_not_failed_steps_of_the_run() {
+    let report = Run::new().execute(run_with_hook_steps);
+    report.output().as_ref().unwrap();
+    assert!(report.failed_steps().is_empty());
+}

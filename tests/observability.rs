@@ -27,7 +27,8 @@ impl Visit for Collect {
 
 #[derive(Clone, Default)]
 struct Capture {
-    spans: Arc<Mutex<Vec<(String, Fields)>>>,
+    /// (name, fields, name of the parent span)
+    spans: Arc<Mutex<Vec<(String, Fields, String)>>>,
     /// (message, fields, name of the enclosing span)
     events: Arc<Mutex<Vec<(String, Fields, String)>>>,
 }
@@ -38,8 +39,14 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut c = Collect::default();
         attrs.record(&mut c);
+        let parent = ctx
+            .span(id)
+            .unwrap()
+            .parent()
+            .map(|p| p.name().to_owned())
+            .unwrap_or_default();
         let mut spans = self.spans.lock().unwrap();
-        spans.push((attrs.metadata().name().to_owned(), c.0));
+        spans.push((attrs.metadata().name().to_owned(), c.0, parent));
         ctx.span(id)
             .unwrap()
             .extensions_mut()
@@ -90,6 +97,26 @@ fn traced_run(fail: bool) -> anyhow::Result<u32> {
     Ok(traced(fail)?)
 }
 
+fn current_span_name() -> String {
+    tracing::Span::current()
+        .metadata()
+        .map_or("none", |m| m.name())
+        .to_owned()
+}
+
+#[step]
+async fn async_traced() -> (String, String) {
+    let before = current_span_name();
+    tokio::task::yield_now().await;
+    (before, current_span_name())
+}
+
+#[pipeline]
+async fn async_traced_run() -> anyhow::Result<(String, (String, String))> {
+    let own = current_span_name();
+    Ok((own, async_traced().await?))
+}
+
 #[test]
 fn steps_and_runs_are_spans_and_transitions_are_events() {
     let capture = Capture::default();
@@ -100,12 +127,13 @@ fn steps_and_runs_are_spans_and_transitions_are_events() {
     let spans = capture.spans.lock().unwrap().clone();
     let pipeline_span = spans
         .iter()
-        .find(|(n, _)| n == "hookflow.pipeline")
+        .find(|(n, _, _)| n == "hookflow.pipeline")
         .unwrap();
     assert_eq!(pipeline_span.1["pipeline"], "traced_run");
     assert_eq!(pipeline_span.1["run_id"], run_id);
     assert_eq!(pipeline_span.1["status"], "failed");
-    let step_span = spans.iter().find(|(n, _)| n == "hookflow.step").unwrap();
+    let step_span = spans.iter().find(|(n, _, _)| n == "hookflow.step").unwrap();
+    assert_eq!(step_span.2, "hookflow.pipeline");
     assert_eq!(step_span.1["step"], "traced");
     assert_eq!(step_span.1["run_id"], run_id);
     assert_eq!(step_span.1["status"], "failed");
@@ -151,6 +179,25 @@ fn steps_and_runs_are_spans_and_transitions_are_events() {
     assert_eq!(hook_panicked[0].1["hook"], "panicking_hook");
     assert_eq!(hook_panicked[0].1["step"], "traced");
     assert_eq!(hook_panicked[0].1["panic"], "hook bug");
+
+    // Async bodies run inside their spans, across awaits; step spans are
+    // children of the run's span.
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (own, (before, after)) =
+        tracing::subscriber::with_default(subscriber, || rt.block_on(async_traced_run()).unwrap());
+    assert_eq!(own, "hookflow.pipeline");
+    assert_eq!(
+        (before.as_str(), after.as_str()),
+        ("hookflow.step", "hookflow.step")
+    );
+    let spans = capture.spans.lock().unwrap().clone();
+    let step = spans.iter().find(|(n, _, _)| n == "hookflow.step").unwrap();
+    assert_eq!(step.2, "hookflow.pipeline");
 
     let run_finished = find("pipeline finished");
     assert_eq!(run_finished[0].1["status"], "failed");

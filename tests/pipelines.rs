@@ -254,3 +254,6 @@ async fn an_async_default_on_a_sync_step_still_fires_once() {
         .unwrap();
     assert_eq!(outcome.step(), Some("sync_inside_async"));
 }
+
+#[pipeline(name = "Named run")]
+fn named_run() {}

@@ -198,3 +198,17 @@ fn the_description_is_reachable_by_name() {
     );
     assert!(hookflow::registry::step("no_such_step").is_none());
 }
+
+#[deny(unused_variables)]
+mod parameter_attributes {
+    // The per-attempt copies keep the parameter's own attributes.
+    #[hookflow::step(retries = 1)]
+    pub fn with_allowed_unused(used: u8, #[allow(unused_variables)] unused: u8) -> u8 {
+        used
+    }
+}
+
+#[test]
+fn parameter_attributes_survive_retries() {
+    assert_eq!(parameter_attributes::with_allowed_unused(3, 4).unwrap(), 3);
+}

@@ -139,6 +139,28 @@ impl FromMeta for Name {
     }
 }
 
+/// `returns = "result"` or `returns = "value"`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReturnsKey {
+    pub result: bool,
+}
+
+impl FromMeta for ReturnsKey {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match ungroup(expr) {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) if s.value() == "result" || s.value() == "value" => Ok(ReturnsKey {
+                result: s.value() == "result",
+            }),
+            other => Err(Error::custom(
+                "`returns` is \"result\" (the return type is a `Result` alias) or \"value\" (it is a plain value)",
+            )
+            .with_span(other)),
+        }
+    }
+}
+
 /// The seven event keys.
 #[derive(Debug, Default, Clone, FromMeta)]
 pub struct Events {
@@ -160,6 +182,7 @@ pub struct StepArgs {
     pub retries: Option<Retries>,
     pub retry_delay: Option<DurationLit>,
     pub timeout: Option<DurationLit>,
+    pub returns: Option<ReturnsKey>,
 }
 
 /// `#[pipeline(...)]`.
@@ -169,6 +192,7 @@ pub struct PipelineArgs {
     #[darling(flatten)]
     pub events: Events,
     pub steps: Option<Events>,
+    pub returns: Option<ReturnsKey>,
 }
 
 /// The events in a fixed order, with the runtime's names for them.

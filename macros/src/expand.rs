@@ -171,15 +171,9 @@ fn strip_mutability(pat: &mut Pat) {
 /// an awaited async block, so that `return` and `?` keep their meaning.
 fn body_value(model: &FnModel) -> TokenStream {
     let block = &model.item.block;
-    let ret = &model.ret;
+    let ret = model.body_type();
     if model.is_async {
-        if model.has_impl {
-            quote!(async move #block.await)
-        } else {
-            quote!({ let __hookflow_ret: #ret = async move #block.await; __hookflow_ret })
-        }
-    } else if model.has_impl {
-        quote!(::hookflow::__private::call(move || #block))
+        quote!({ let __hookflow_ret: #ret = async move #block.await; __hookflow_ret })
     } else {
         quote!(::hookflow::__private::call(move || -> #ret #block))
     }
@@ -282,7 +276,9 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
             // Naming the type keeps rustc from suggesting to borrow the
             // parameter when it is not `Clone`.
             let turbofish = b.ty.as_ref().map(|ty| quote!(::<#ty>));
+            let attrs = &b.attrs;
             quote_spanned! {b.span=>
+                #(#attrs)*
                 let #mutability #ident = ::hookflow::__private::clone_arg #turbofish (&#ident);
             }
         });
@@ -328,10 +324,11 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
     let vis = &item.vis;
     let sig = wrapper_sig(&model, quote!(::hookflow::PipelineError), false);
     let fn_ident = &item.sig.ident;
+    let fn_name = fn_ident.to_string();
     let name = args
         .name
         .as_ref()
-        .map_or_else(|| fn_ident.to_string(), |n| n.value.clone());
+        .map_or_else(|| fn_name.clone(), |n| n.value.clone());
     let is_async = model.is_async;
     let line = quote_spanned!(fn_ident.span()=> ::core::line!());
     let kind = if is_async {
@@ -363,6 +360,7 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
             #[linkme(crate = ::hookflow::__private::linkme)]
             static __HOOKFLOW_PIPELINE: ::hookflow::__private::PipelineMeta = ::hookflow::__private::PipelineMeta::__new(
                 #name,
+                #fn_name,
                 ::core::module_path!(),
                 ::core::file!(),
                 #line,

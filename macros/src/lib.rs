@@ -24,9 +24,12 @@ pub fn step(args: TokenStream, item: TokenStream) -> TokenStream {
         "step",
         args.into(),
         item.into(),
-        |args: attr::StepArgs, model| {
+        |args: attr::StepArgs, mut model| {
             if let (Some(t), false) = (&args.timeout, model.is_async) {
                 return Err(expand::timeout_on_sync(t.span).into());
+            }
+            if let Some(r) = args.returns {
+                model.set_returns(r.result);
             }
             Ok(expand::step(args, model))
         },
@@ -40,7 +43,12 @@ pub fn pipeline(args: TokenStream, item: TokenStream) -> TokenStream {
         "pipeline",
         args.into(),
         item.into(),
-        |args: attr::PipelineArgs, model| Ok(expand::pipeline(args, model)),
+        |args: attr::PipelineArgs, mut model| {
+            if let Some(r) = args.returns {
+                model.set_returns(r.result);
+            }
+            Ok(expand::pipeline(args, model))
+        },
     )
 }
 

@@ -30,8 +30,6 @@ pub struct FnModel {
     /// or `impl Trait`: the output cannot be named from a `static`, nor shown
     /// to hooks.
     pub opaque: bool,
-    /// The return type contains `impl Trait` (closures cannot name it).
-    pub has_impl: bool,
     /// Bindings of the parameters, in order (for per-attempt clones).
     pub bindings: Vec<Binding>,
 }
@@ -43,6 +41,9 @@ pub struct Binding {
     /// The parameter's type, when the binding is the whole parameter and
     /// the type can be named (no `impl Trait`).
     pub ty: Option<Type>,
+    /// The parameter's attributes (`#[allow(..)]`, `#[cfg(..)]`), for the
+    /// per-attempt copies.
+    pub attrs: Vec<syn::Attribute>,
 }
 
 impl FnModel {
@@ -66,6 +67,9 @@ impl FnModel {
                 FnArg::Typed(pt) => {
                     let first = bindings.len();
                     collect_bindings(&pt.pat, &mut bindings);
+                    for b in &mut bindings[first..] {
+                        b.attrs = pt.attrs.clone();
+                    }
                     if let (Pat::Ident(_), [only]) = (&*pt.pat, &mut bindings[first..]) {
                         let mut scan = Scan {
                             generics: &[],
@@ -84,6 +88,12 @@ impl FnModel {
             ReturnType::Default => syn::parse_quote!(()),
             ReturnType::Type(_, ty) => (**ty).clone(),
         };
+        if let Type::Never(never) = &ret {
+            return Err(syn::Error::new(
+                never.bang_token.span(),
+                "a step or pipeline cannot return `!`: it must be able to finish, so that its hooks can fire; return `()` or a `Result`",
+            ));
+        }
         let returns = classify(&ret);
         let generics: Vec<Ident> = sig
             .generics
@@ -97,15 +107,64 @@ impl FnModel {
             has_impl: false,
         };
         scan.visit_type(&ret);
+        // An output can borrow from the inputs through a lifetime the
+        // signature does not write (`Cow<str>`): when the inputs borrow and
+        // the output looks like it may, treat the output as borrowing.
+        let inputs_borrow = sig.inputs.iter().any(|input| match input {
+            FnArg::Typed(pt) => {
+                let mut inputs = Scan {
+                    generics: &[],
+                    opaque: false,
+                    has_impl: false,
+                };
+                inputs.visit_type(&pt.ty);
+                inputs.opaque
+            }
+            FnArg::Receiver(_) => true,
+        });
+        let mut borrows = MayBorrow(false);
+        borrows.visit_type(&ret);
         Ok(FnModel {
             is_async: sig.asyncness.is_some(),
-            opaque: scan.opaque,
-            has_impl: scan.has_impl,
+            opaque: scan.opaque || (inputs_borrow && borrows.0),
             ret,
             returns,
             bindings,
             item,
         })
+    }
+
+    /// Applies `returns = "result" | "value"`.
+    pub fn set_returns(&mut self, result: bool) {
+        self.returns = if result {
+            match classify(&self.ret) {
+                r @ Returns::Result { .. } => r,
+                Returns::Plain => Returns::Result {
+                    ok: None,
+                    err_span: None,
+                },
+            }
+        } else {
+            Returns::Plain
+        };
+    }
+
+    /// The declared return type with `impl Trait` replaced by `_`, for
+    /// annotating the body (closures cannot name `impl Trait`).
+    pub fn body_type(&self) -> Type {
+        struct Infer;
+        impl syn::visit_mut::VisitMut for Infer {
+            fn visit_type_mut(&mut self, ty: &mut Type) {
+                if let Type::ImplTrait(_) = ty {
+                    *ty = syn::parse_quote!(_);
+                } else {
+                    syn::visit_mut::visit_type_mut(self, ty);
+                }
+            }
+        }
+        let mut ty = self.ret.clone();
+        syn::visit_mut::VisitMut::visit_type_mut(&mut Infer, &mut ty);
+        ty
     }
 
     /// `T` of the wrapper's `Result<T, _>`.
@@ -162,6 +221,7 @@ fn collect_bindings(pat: &Pat, out: &mut Vec<Binding>) {
                 mutable: p.mutability.is_some(),
                 span: p.ident.span(),
                 ty: None,
+                attrs: Vec::new(),
             });
             if let Some((_, sub)) = &p.subpat {
                 collect_bindings(sub, out);
@@ -188,6 +248,10 @@ fn classify(ret: &Type) -> Returns {
     if tp.qself.is_some() || !last.ident.to_string().ends_with("Result") {
         return Returns::Plain;
     }
+    classify_result(last)
+}
+
+fn classify_result(last: &syn::PathSegment) -> Returns {
     let types: Vec<&Type> = match &last.arguments {
         PathArguments::AngleBracketed(args) => args
             .args
@@ -202,6 +266,28 @@ fn classify(ret: &Type) -> Returns {
     Returns::Result {
         ok: types.first().map(|t| Box::new((*t).clone())),
         err_span: types.get(1).map(|t| t.span()),
+    }
+}
+
+/// Finds types that usually borrow: `Cow<..>`, `str` or slices as type
+/// arguments.
+struct MayBorrow(bool);
+
+impl<'ast> Visit<'ast> for MayBorrow {
+    fn visit_path_segment(&mut self, seg: &'ast syn::PathSegment) {
+        if seg.ident == "Cow" {
+            self.0 = true;
+        }
+        if let PathArguments::AngleBracketed(args) = &seg.arguments {
+            for arg in &args.args {
+                match arg {
+                    GenericArgument::Type(Type::Slice(_)) => self.0 = true,
+                    GenericArgument::Type(Type::Path(p)) if p.path.is_ident("str") => self.0 = true,
+                    _ => {}
+                }
+            }
+        }
+        syn::visit::visit_path_segment(self, seg);
     }
 }
 

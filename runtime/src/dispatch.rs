@@ -578,6 +578,7 @@ impl<F: Future> Future for Scoped<'_, F> {
             return Poll::Pending;
         }
         let _entered = enter(this.frame);
+        let _span = this.frame.span.enter();
         let _hook = this.hook.then(enter_hook);
         let fut = this.fut;
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {

@@ -155,6 +155,8 @@ pub(crate) struct Unit {
     kind: Kind,
     own: &'static HookSet,
     defaults: Option<&'static HookSet>,
+    /// Called from inside a hook: no hooks, and no record in the run.
+    suppressed: bool,
     pub(crate) frame: Frame,
 }
 
@@ -178,14 +180,30 @@ fn terminal_events(status: Status) -> &'static [Event] {
 
 impl Unit {
     fn step(meta: &'static StepMeta, own: &'static HookSet) -> Unit {
-        let (suppressed, run) =
-            with_current(|parent| (in_hook(), parent.and_then(|p| p.run.clone())));
-        let span = tracing::info_span!(
-            "hookflow.step",
-            step = meta.name(),
-            run_id = tracing::field::Empty,
-            status = tracing::field::Empty,
-        );
+        let (suppressed, run, parent_span) = with_current(|parent| {
+            (
+                in_hook(),
+                parent.and_then(|p| p.run.clone()),
+                parent.map(|p| p.span.clone()),
+            )
+        });
+        // Under the enclosing step's or run's span, even when an async
+        // parent is not entered on this thread right now.
+        let span = match parent_span {
+            Some(parent) => tracing::info_span!(
+                parent: &parent,
+                "hookflow.step",
+                step = meta.name(),
+                run_id = tracing::field::Empty,
+                status = tracing::field::Empty,
+            ),
+            None => tracing::info_span!(
+                "hookflow.step",
+                step = meta.name(),
+                run_id = tracing::field::Empty,
+                status = tracing::field::Empty,
+            ),
+        };
         if let Some(run) = &run {
             span.record("run_id", tracing::field::display(run.run_id));
         }
@@ -199,6 +217,7 @@ impl Unit {
             kind: Kind::Step(meta),
             own,
             defaults,
+            suppressed,
             frame,
         }
     }
@@ -222,6 +241,7 @@ impl Unit {
             kind: Kind::Pipeline(meta),
             own,
             defaults: None,
+            suppressed,
             frame,
         }
     }
@@ -292,7 +312,9 @@ impl Unit {
                 tracing::warn!(parent: span, pipeline = m.name(), run_id, status, kind, error = message, "pipeline finished")
             }
         }
-        if let (Kind::Step(_), Some(run), Some(err)) = (self.kind, self.run(), error) {
+        if let (Kind::Step(_), false, Some(run), Some(err)) =
+            (self.kind, self.suppressed, self.run(), error)
+        {
             run.failed
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

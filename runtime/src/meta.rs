@@ -190,6 +190,7 @@ impl StepMeta {
 #[derive(Debug)]
 pub struct PipelineMeta {
     name: &'static str,
+    fn_name: &'static str,
     module_path: &'static str,
     file: &'static str,
     line: u32,
@@ -200,8 +201,10 @@ pub struct PipelineMeta {
 
 impl PipelineMeta {
     #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
     pub const fn __new(
         name: &'static str,
+        fn_name: &'static str,
         module_path: &'static str,
         file: &'static str,
         line: u32,
@@ -211,6 +214,7 @@ impl PipelineMeta {
     ) -> Self {
         PipelineMeta {
             name,
+            fn_name,
             module_path,
             file,
             line,
@@ -223,6 +227,11 @@ impl PipelineMeta {
     /// The display name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The function's own name.
+    pub fn fn_name(&self) -> &'static str {
+        self.fn_name
     }
 
     /// `module_path!()` where the pipeline is declared.
@@ -300,13 +309,14 @@ pub mod registry {
         }))
     }
 
-    /// The pipeline whose display name or full path is `name`.
+    /// The pipeline whose display name, function name, or full path
+    /// (`crate::module::fn`) is `name`.
     pub fn pipeline(name: &str) -> Option<&'static PipelineMeta> {
-        unique(
-            PIPELINES
-                .iter()
-                .filter(|m| m.name() == name || path_matches(m.module_path(), m.name(), name)),
-        )
+        unique(PIPELINES.iter().filter(|m| {
+            m.name() == name
+                || m.fn_name() == name
+                || path_matches(m.module_path(), m.fn_name(), name)
+        }))
     }
 
     fn path_matches(module: &str, item: &str, path: &str) -> bool {

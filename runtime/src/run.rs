@@ -345,6 +345,7 @@ pin_project_lite::pin_project! {
     /// A future that belongs to the run (and step) it was spawned from.
     pub struct InRun<F> {
         frame: Option<Frame>,
+        in_hook: bool,
         #[pin]
         fut: F,
     }
@@ -356,6 +357,8 @@ impl<F: Future> Future for InRun<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let _entered = this.frame.as_ref().map(enter);
+        let _span = this.frame.as_ref().map(|f| f.span.enter());
+        let _hook = this.in_hook.then(crate::frame::enter_hook);
         this.fut.poll(cx)
     }
 }
@@ -366,6 +369,8 @@ impl<F: Future> Future for InRun<F> {
 pub fn in_current_run<F: Future>(fut: F) -> InRun<F> {
     InRun {
         frame: with_current(|f| f.map(Frame::task_of)),
+        // Work spawned from inside a hook stays "inside a hook".
+        in_hook: crate::frame::in_hook(),
         fut,
     }
 }
