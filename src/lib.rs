@@ -93,6 +93,7 @@
 /// | `retries` | integer | extra attempts after the first |
 /// | `retry_delay` | `"500ms"`, `"2s"` … | delay between attempts (humantime syntax) |
 /// | `timeout` | `"30s"` … | per attempt; `async fn` steps only |
+/// | `returns` | `"result"` or `"value"` | how to read the return type, when its name misleads (below) |
 ///
 /// A hook is a path to a function (`alert`, `crate::alerts::page`), a call
 /// that builds one (`make_hook("x")`), or a closure with annotated argument
@@ -105,7 +106,10 @@
 /// parameters, and returns `Result<T, StepError>`: `T` is the `Ok` type when
 /// `R` is a `Result<T, E>` (any `E: Into<anyhow::Error>`, incl.
 /// `anyhow::Result`; a return type whose name ends in `Result` is read as a
-/// `Result`), and `R` itself otherwise. `return` and `?` in the body behave as
+/// `Result`), and `R` itself otherwise. Where the name misleads, say so:
+/// `returns = "result"` for a `Result` alias with another name
+/// (`type Fallible<T> = Result<T, io::Error>`), `returns = "value"` for a
+/// plain type whose name ends in `Result`. `return` and `?` in the body behave as
 /// in the plain function. [`StepError::kind`] says what happened
 /// ([`ErrorKind::Error`], `Panic`, `Timeout`, `Cancelled`) and
 /// [`StepError::downcast_ref`] gives the original error back.
@@ -129,7 +133,9 @@
 ///
 /// `timeout = "2s"` bounds each attempt of an `async fn` step (it needs a
 /// Tokio runtime with the time driver); a timed-out attempt fails with
-/// [`ErrorKind::Timeout`] and is retried like an error.
+/// [`ErrorKind::Timeout`] and is retried like an error. Without a Tokio
+/// runtime with timers, the bound cannot be kept: the call fails at once
+/// with a clear [`ErrorKind::Error`], not retried.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -153,12 +159,15 @@
 /// An async step whose future is dropped before it finishes (a caller's
 /// `tokio::time::timeout`, a `select!`, an aborted task) ends `Cancelled`:
 /// `on_cancel` then `on_finish` fire from `Drop`, exactly once. Sync hooks
-/// run right there; async hooks cannot be awaited in `Drop`, so they are
-/// spawned on the current Tokio runtime (or run to completion on a private
-/// one when there is none), still within their time bound. If the future is
-/// dropped while terminal hooks are running, the remaining ones fire from
+/// run right there; an async hook cannot be awaited in `Drop`, so from the
+/// first async hook on, the rest of the hooks (in their order) run on
+/// hookflow's own hook thread, within their time bound, even if the
+/// caller's runtime is shutting down. Call [`wait_for_detached_hooks`] at
+/// the end of `main` to let them finish before the process exits. If the
+/// future is dropped while hooks are running, the remaining ones fire from
 /// `Drop` (without the output, which is gone) and the interrupted one is
-/// recorded as [`HookStatus::Interrupted`].
+/// recorded as [`HookStatus::Interrupted`]. A future that was never polled
+/// never started: dropping it fires nothing.
 ///
 /// # Signatures
 ///
@@ -207,7 +216,20 @@
 ///
 /// # Limits
 ///
-/// - Methods taking `self` and `const fn` cannot be steps.
+/// - Methods taking `self`, `const fn` and functions returning `!` cannot be
+///   steps.
+/// - The generated code names the crate `hookflow`: depend on it under that
+///   name.
+/// - A hook that is a generic function needs its type written
+///   (`on_success = show::<Report>`); hooks are built once per step, so they
+///   cannot use the step's own generic parameters or arguments.
+/// - An output that borrows through a lifetime the signature does not write
+///   (a `struct Parsed<'a>` returned as `Parsed`) must write it
+///   (`Parsed<'_>`) so that hookflow does not show it to hooks; `Cow<..>`,
+///   `&str` and slices are recognised.
+/// - Steps run on other threads (`std::thread::spawn`, `spawn_blocking`) do
+///   not belong to the pipeline run; futures do when spawned with
+///   [`spawn`] or wrapped with [`in_current_run`].
 /// - Typed hooks (`fn(&T)`, `fn(&E)`) need the output and error types to be
 ///   nameable from a `static`: not generic, no borrowed data. Such steps take
 ///   the untyped shapes, and `HookContext::output` is `None` for them.

@@ -240,8 +240,9 @@ impl HookContext {
         self.run_id
     }
 
-    /// The state this hook fires for (`Running` for `on_start`, `on_retry`
-    /// and in [`current()`](crate::current)).
+    /// The state this hook fires for (`Running` for `on_start` and
+    /// `on_retry`); in [`current()`](crate::current), the state at the time
+    /// of the call.
     pub fn status(&self) -> Status {
         self.status
     }
