@@ -11,6 +11,7 @@ use tracing::Span;
 use uuid::Uuid;
 
 use crate::error::{FailedStep, StepError};
+use crate::frame::Frame;
 use crate::resources::Resources;
 
 /// The state of a step call or pipeline run.
@@ -159,40 +160,111 @@ pub(crate) enum Output {
 /// | [`resource`](Self::resource) | the run's resources | the run's resources |
 /// | [`span`](Self::span) | the step's span | the run's span |
 pub struct HookContext {
-    pub(crate) step: Option<Cow<'static, str>>,
-    pub(crate) pipeline: Option<Cow<'static, str>>,
-    pub(crate) run_id: Option<Uuid>,
+    /// Where the step's or run's own data comes from.
+    pub(crate) src: Src,
     pub(crate) status: Status,
     pub(crate) error: Option<StepError>,
     pub(crate) attempt: u32,
-    pub(crate) max_attempts: u32,
-    pub(crate) started: Option<Stamp>,
     pub(crate) finished: Option<Stamp>,
     pub(crate) output: Output,
-    pub(crate) resources: Option<Arc<Resources>>,
     pub(crate) failed_steps: Option<Arc<[FailedStep]>>,
+}
+
+/// The data that stays the same for a whole step call or run.
+#[derive(Clone)]
+pub(crate) struct Owned {
+    pub(crate) step: Option<Cow<'static, str>>,
+    pub(crate) pipeline: Option<Cow<'static, str>>,
+    pub(crate) run_id: Option<Uuid>,
+    pub(crate) max_attempts: u32,
+    pub(crate) started: Option<Stamp>,
+    pub(crate) resources: Option<Arc<Resources>>,
     pub(crate) span: Span,
 }
 
+pub(crate) enum Src {
+    /// The running step's or run's frame, lent to its hooks: the runtime
+    /// builds such contexts next to the frame and lends them by `&` only
+    /// while the frame lives (as for `Output::Borrowed`).
+    Frame(FramePtr),
+    /// A context that stands on its own (built by hand, a snapshot, or
+    /// detached for a hook that outlives the step's stack).
+    Owned(Box<Owned>),
+}
+
+/// A pointer to a live [`Frame`].
+#[derive(Clone, Copy)]
+pub(crate) struct FramePtr(NonNull<Frame>);
+
+// SAFETY: `Frame` is `Sync`, so sending or sharing a pointer to it is as
+// safe as sending or sharing a `&Frame`; its lifetime is kept by the runtime
+// (see `Src::Frame`).
+unsafe impl Send for FramePtr {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for FramePtr {}
+
+impl FramePtr {
+    pub(crate) fn new(frame: &Frame) -> Self {
+        FramePtr(NonNull::from(frame))
+    }
+
+    fn get(&self) -> &Frame {
+        // SAFETY: contexts borrowing a frame are built by the runtime in the
+        // same stack frame or future as the frame and only lent by `&` while
+        // it lives (see `Src::Frame`).
+        unsafe { self.0.as_ref() }
+    }
+}
+
 impl HookContext {
-    pub(crate) fn empty() -> Self {
+    /// A context of the running `frame`, lent to its hooks.
+    pub(crate) fn of_frame(frame: &Frame, status: Status, error: Option<StepError>) -> Self {
         HookContext {
-            step: None,
-            pipeline: None,
-            run_id: None,
-            status: Status::Running,
-            error: None,
-            attempt: 1,
-            max_attempts: 1,
-            started: None,
+            src: Src::Frame(FramePtr::new(frame)),
+            status,
+            error,
+            attempt: frame.attempt(),
             finished: None,
             output: Output::None,
-            resources: None,
             failed_steps: None,
-            span: Span::none(),
         }
     }
 
+    pub(crate) fn empty() -> Self {
+        HookContext {
+            src: Src::Owned(Box::new(Owned {
+                step: None,
+                pipeline: None,
+                run_id: None,
+                max_attempts: 1,
+                started: None,
+                resources: None,
+                span: Span::none(),
+            })),
+            status: Status::Running,
+            error: None,
+            attempt: 1,
+            finished: None,
+            output: Output::None,
+            failed_steps: None,
+        }
+    }
+
+    /// The data of this context, owned.
+    pub(crate) fn owned(&self) -> Owned {
+        match &self.src {
+            Src::Owned(o) => (**o).clone(),
+            Src::Frame(f) => f.get().owned(),
+        }
+    }
+
+    /// The step's name, as stored.
+    pub(crate) fn step_cow(&self) -> Option<Cow<'static, str>> {
+        match &self.src {
+            Src::Owned(o) => o.step.clone(),
+            Src::Frame(f) => f.get().step_name().map(Cow::Borrowed),
+        }
+    }
     /// A builder for a context made by hand, to unit-test a hook without
     /// running a step:
     ///
@@ -227,17 +299,26 @@ impl HookContext {
 
     /// The step's display name; `None` in a pipeline's own hooks.
     pub fn step_name(&self) -> Option<&str> {
-        self.step.as_deref()
+        match &self.src {
+            Src::Owned(o) => o.step.as_deref(),
+            Src::Frame(f) => f.get().step_name(),
+        }
     }
 
     /// The pipeline's display name, when running inside a pipeline run.
     pub fn pipeline_name(&self) -> Option<&str> {
-        self.pipeline.as_deref()
+        match &self.src {
+            Src::Owned(o) => o.pipeline.as_deref(),
+            Src::Frame(f) => f.get().run.as_ref().map(|r| r.meta.name()),
+        }
     }
 
     /// The pipeline run's id (UUID v7, time-ordered), when inside a run.
     pub fn run_id(&self) -> Option<Uuid> {
-        self.run_id
+        match &self.src {
+            Src::Owned(o) => o.run_id,
+            Src::Frame(f) => f.get().run.as_ref().map(|r| r.run_id),
+        }
     }
 
     /// The state this hook fires for (`Running` for `on_start` and
@@ -266,12 +347,22 @@ impl HookContext {
 
     /// Attempts allowed in all: `retries + 1`.
     pub fn max_attempts(&self) -> u32 {
-        self.max_attempts
+        match &self.src {
+            Src::Owned(o) => o.max_attempts,
+            Src::Frame(f) => f.get().max_attempts,
+        }
     }
 
     /// When the step call (or run) started.
     pub fn started_at(&self) -> Option<SystemTime> {
-        self.started.map(Stamp::wall)
+        self.started().map(Stamp::wall)
+    }
+
+    fn started(&self) -> Option<Stamp> {
+        match &self.src {
+            Src::Owned(o) => o.started,
+            Src::Frame(f) => Some(f.get().started),
+        }
     }
 
     /// When it reached its terminal state; `None` while running.
@@ -281,7 +372,7 @@ impl HookContext {
 
     /// From start to finish, or to now while running.
     pub fn duration(&self) -> Duration {
-        match self.started {
+        match self.started() {
             None => Duration::ZERO,
             Some(start) => self.finished.unwrap_or_else(Stamp::now).since(start),
         }
@@ -324,36 +415,36 @@ impl HookContext {
 
     /// A resource of the run, by type (see [`Resources`]).
     pub fn resource<R: Any + Send + Sync>(&self) -> Option<&R> {
-        self.resources.as_deref()?.get::<R>()
+        self.resources()?.get::<R>()
     }
 
     /// The run's resources, if any were given.
     pub fn resources(&self) -> Option<&Resources> {
-        self.resources.as_deref()
+        match &self.src {
+            Src::Owned(o) => o.resources.as_deref(),
+            Src::Frame(f) => f.get().run.as_ref().map(|r| &*r.resources),
+        }
     }
 
     /// The `tracing` span of the step call or run.
     pub fn span(&self) -> &Span {
-        &self.span
+        match &self.src {
+            Src::Owned(o) => &o.span,
+            Src::Frame(f) => &f.get().span,
+        }
     }
 
     /// A copy that owns everything but the output (which is dropped): for
     /// hooks that must outlive the step's stack frame.
     pub(crate) fn detach(&self) -> HookContext {
         HookContext {
-            step: self.step.clone(),
-            pipeline: self.pipeline.clone(),
-            run_id: self.run_id,
+            src: Src::Owned(Box::new(self.owned())),
             status: self.status,
             error: self.error.clone(),
             attempt: self.attempt,
-            max_attempts: self.max_attempts,
-            started: self.started,
             finished: self.finished,
             output: Output::None,
-            resources: self.resources.clone(),
             failed_steps: self.failed_steps.clone(),
-            span: self.span.clone(),
         }
     }
 }
@@ -361,13 +452,13 @@ impl HookContext {
 impl fmt::Debug for HookContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HookContext")
-            .field("step", &self.step)
-            .field("pipeline", &self.pipeline)
-            .field("run_id", &self.run_id)
+            .field("step", &self.step_name())
+            .field("pipeline", &self.pipeline_name())
+            .field("run_id", &self.run_id())
             .field("status", &self.status)
             .field("error", &self.error)
             .field("attempt", &self.attempt)
-            .field("max_attempts", &self.max_attempts)
+            .field("max_attempts", &self.max_attempts())
             .field("duration", &self.duration())
             .field("failed_steps", &self.failed_steps())
             .finish_non_exhaustive()
@@ -381,22 +472,29 @@ pub struct HookContextBuilder {
 }
 
 impl HookContextBuilder {
+    fn owned(&mut self) -> &mut Owned {
+        match &mut self.ctx.src {
+            Src::Owned(o) => o,
+            Src::Frame(_) => unreachable!("a built context owns its data"),
+        }
+    }
+
     /// The step's display name.
     pub fn step(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.ctx.step = Some(name.into());
+        self.owned().step = Some(name.into());
         self
     }
 
     /// The pipeline's display name.
     pub fn pipeline(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.ctx.pipeline = Some(name.into());
+        self.owned().pipeline = Some(name.into());
         self
     }
 
     /// The run id; [`build`](Self::build) makes a fresh UUID v7 when a
     /// pipeline is set without one.
     pub fn run_id(mut self, id: Uuid) -> Self {
-        self.ctx.run_id = Some(id);
+        self.owned().run_id = Some(id);
         self
     }
 
@@ -420,20 +518,20 @@ impl HookContextBuilder {
 
     /// A resource, readable with [`HookContext::resource`].
     pub fn resource<R: Any + Send + Sync>(mut self, value: R) -> Self {
-        let mut resources = self
-            .ctx
+        let owned = self.owned();
+        let mut resources = owned
             .resources
             .take()
             .map(|r| Arc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone()))
             .unwrap_or_default();
         resources.insert(value);
-        self.ctx.resources = Some(Arc::new(resources));
+        owned.resources = Some(Arc::new(resources));
         self
     }
 
     /// All resources at once.
     pub fn resources(mut self, resources: Resources) -> Self {
-        self.ctx.resources = Some(Arc::new(resources));
+        self.owned().resources = Some(Arc::new(resources));
         self
     }
 
@@ -445,13 +543,13 @@ impl HookContextBuilder {
 
     /// Attempts in all (default 1).
     pub fn max_attempts(mut self, max: u32) -> Self {
-        self.ctx.max_attempts = max;
+        self.owned().max_attempts = max;
         self
     }
 
     /// When it started.
     pub fn started_at(mut self, at: SystemTime) -> Self {
-        self.ctx.started = Some(Stamp::Wall(at));
+        self.owned().started = Some(Stamp::Wall(at));
         self
     }
 
@@ -476,8 +574,9 @@ impl HookContextBuilder {
 
     /// The context.
     pub fn build(mut self) -> HookContext {
-        if self.ctx.pipeline.is_some() && self.ctx.run_id.is_none() {
-            self.ctx.run_id = Some(Uuid::now_v7());
+        let owned = self.owned();
+        if owned.pipeline.is_some() && owned.run_id.is_none() {
+            owned.run_id = Some(Uuid::now_v7());
         }
         self.ctx
     }

@@ -69,6 +69,8 @@ impl fmt::Debug for ErasedHook {
 pub struct HookSet {
     lists: [Box<[ErasedHook]>; 7],
     named: u8,
+    /// Events with at least one hook.
+    filled: u8,
 }
 
 impl HookSet {
@@ -79,6 +81,12 @@ impl HookSet {
     /// `true` when the attribute names `event` (even with an empty list).
     pub(crate) fn names(&self, event: Event) -> bool {
         self.named & (1 << event.index()) != 0
+    }
+
+    /// The events with hooks, as a bit set (`1 << event.index()`).
+    #[inline]
+    pub(crate) fn filled(&self) -> u8 {
+        self.filled
     }
 
     /// A new empty set.
@@ -122,9 +130,17 @@ impl HookSetBuilder {
 
     /// The finished set.
     pub fn build(self) -> HookSet {
+        let filled = self.lists.iter().enumerate().fold(0u8, |bits, (i, l)| {
+            if l.is_empty() {
+                bits
+            } else {
+                bits | 1 << i
+            }
+        });
         HookSet {
             lists: self.lists.map(Vec::into_boxed_slice),
             named: self.named,
+            filled,
         }
     }
 }
@@ -270,36 +286,36 @@ fn report(
     started: Option<Instant>,
     run: Option<&RunShared>,
 ) {
-    let step = ctx.step_name();
-    let pipeline = ctx.pipeline_name();
+    let name = hook.name;
+    let ev = event.key();
     match &status {
         HookStatus::Ok => {
             tracing::debug!(
-                hook = hook.name,
-                event = event.key(),
-                step,
-                pipeline,
+                hook = name,
+                event = ev,
+                step = ctx.step_name(),
+                pipeline = ctx.pipeline_name(),
                 "hook ran"
             )
         }
         HookStatus::Skipped(why) => {
-            tracing::debug!(hook = hook.name, event = event.key(), step, pipeline, reason = %why, "hook skipped")
+            tracing::debug!(hook = name, event = ev, step = ctx.step_name(), pipeline = ctx.pipeline_name(), reason = %why, "hook skipped")
         }
         HookStatus::Failed(msg) => {
-            tracing::warn!(hook = hook.name, event = event.key(), step, pipeline, error = %msg, "hook failed")
+            tracing::warn!(hook = name, event = ev, step = ctx.step_name(), pipeline = ctx.pipeline_name(), error = %msg, "hook failed")
         }
         HookStatus::Panicked(msg) => {
-            tracing::error!(hook = hook.name, event = event.key(), step, pipeline, panic = %msg, "hook panicked")
+            tracing::error!(hook = name, event = ev, step = ctx.step_name(), pipeline = ctx.pipeline_name(), panic = %msg, "hook panicked")
         }
         HookStatus::TimedOut(bound) => {
-            tracing::warn!(hook = hook.name, event = event.key(), step, pipeline, bound = ?bound, "hook timed out")
+            tracing::warn!(hook = name, event = ev, step = ctx.step_name(), pipeline = ctx.pipeline_name(), bound = ?bound, "hook timed out")
         }
         HookStatus::Interrupted => {
             tracing::warn!(
-                hook = hook.name,
-                event = event.key(),
-                step,
-                pipeline,
+                hook = name,
+                event = ev,
+                step = ctx.step_name(),
+                pipeline = ctx.pipeline_name(),
                 "hook interrupted: the step's future was dropped"
             )
         }
@@ -308,7 +324,7 @@ fn report(
         let outcome = HookOutcome {
             hook: hook.name,
             event,
-            step: ctx.step.clone(),
+            step: ctx.step_cow(),
             status,
             duration: started.map(|t| t.elapsed()).unwrap_or_default(),
         };
@@ -348,13 +364,24 @@ fn status_of_finished(r: Result<Result<(), String>, String>) -> HookStatus {
 }
 
 /// Calls a sync hook from sync code.
-fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
+pub(crate) fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
     let run = frame.run.as_deref();
     let started = run.map(|_| Instant::now());
     let call = {
         let _hook = enter_hook();
         catch_unwind(AssertUnwindSafe(|| (hook.f)(ctx)))
     };
+    if run.is_none() && matches!(call, Ok(HookCall::Ready(Ok(())))) {
+        // The common case, kept cheap: nothing to record, nothing to drop.
+        std::mem::forget(call);
+        tracing::debug!(
+            hook = hook.name,
+            event = event.key(),
+            step = ctx.step_name(),
+            "hook ran"
+        );
+        return;
+    }
     let status = status_of(call).unwrap_or_else(|_| {
         HookStatus::Failed("internal: a sync hook returned a future".to_owned())
     });
@@ -373,12 +400,26 @@ pub(crate) fn run_plan_sync(
     let mut plan = plan.peekable();
     while let Some(&(event, hook)) = plan.peek() {
         if hook.is_async {
-            detach(plan.collect(), ctx.detach(), frame.task_of());
+            detach_plan(plan.collect(), ctx, frame);
             return;
         }
         plan.next();
         call_sync(hook, event, ctx, frame);
     }
+}
+
+/// Hands the rest of a plan, starting with an async hook, to the hook runner.
+pub(crate) fn detach_plan(
+    plan: Vec<(Event, &'static ErasedHook)>,
+    ctx: &HookContext,
+    frame: &Frame,
+) {
+    detach(plan, ctx.detach(), frame.task_of());
+}
+
+/// `true` for an async hook (which sync code cannot await).
+pub(crate) fn is_async(hook: &ErasedHook) -> bool {
+    hook.is_async
 }
 
 /// Calls a hook from async code, awaiting an async hook within its bound.

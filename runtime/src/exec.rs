@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use crate::context::{HookContext, Output, OutputPtr, Stamp, Status};
 use crate::dispatch::{
-    call_async, defaults_of, effective, report_interrupted, run_plan_sync, try_sleep, ErasedHook,
-    HookSet, Scoped,
+    call_async, call_sync, defaults_of, detach_plan, effective, is_async, report_interrupted,
+    run_plan_sync, try_sleep, ErasedHook, HookSet, Scoped,
 };
 use crate::error::{panic_message, FailedStep, PipelineError, StepError};
-use crate::frame::{enter, in_hook, with_current, Frame, Scope};
+use crate::frame::{enter, in_hook, with_current, with_current_in_hook, Frame, Scope};
 use crate::meta::{Event, PipelineMeta, StepMeta};
 use crate::run::{start_run, RunShared};
 use crate::signature::StepErrorType;
@@ -180,30 +180,31 @@ fn terminal_events(status: Status) -> &'static [Event] {
 
 impl Unit {
     fn step(meta: &'static StepMeta, own: &'static HookSet) -> Unit {
-        let (suppressed, run, parent_span) = with_current(|parent| {
-            (
-                in_hook(),
-                parent.and_then(|p| p.run.clone()),
-                parent.map(|p| p.span.clone()),
-            )
+        let (suppressed, run, span) = with_current_in_hook(|parent, in_hook| match parent {
+            // Under the enclosing step's or run's span, even when an async
+            // parent is not entered on this thread right now.
+            Some(parent) => (
+                in_hook,
+                parent.run.clone(),
+                tracing::info_span!(
+                    parent: &parent.span,
+                    "hookflow.step",
+                    step = meta.name(),
+                    run_id = tracing::field::Empty,
+                    status = tracing::field::Empty,
+                ),
+            ),
+            None => (
+                in_hook,
+                None,
+                tracing::info_span!(
+                    "hookflow.step",
+                    step = meta.name(),
+                    run_id = tracing::field::Empty,
+                    status = tracing::field::Empty,
+                ),
+            ),
         });
-        // Under the enclosing step's or run's span, even when an async
-        // parent is not entered on this thread right now.
-        let span = match parent_span {
-            Some(parent) => tracing::info_span!(
-                parent: &parent,
-                "hookflow.step",
-                step = meta.name(),
-                run_id = tracing::field::Empty,
-                status = tracing::field::Empty,
-            ),
-            None => tracing::info_span!(
-                "hookflow.step",
-                step = meta.name(),
-                run_id = tracing::field::Empty,
-                status = tracing::field::Empty,
-            ),
-        };
         if let Some(run) = &run {
             span.record("run_id", tracing::field::display(run.run_id));
         }
@@ -276,11 +277,30 @@ impl Unit {
         effective(self.own, self.defaults, event)
     }
 
+    /// `true` when some hook fires for one of `events`.
+    #[inline]
+    fn any_hooks(&self, events: &[Event]) -> bool {
+        match self.defaults {
+            // Outside a run: only the step's own hooks.
+            None => {
+                let mask = events.iter().fold(0u8, |m, e| m | 1 << e.index());
+                self.own.filled() & mask != 0
+            }
+            Some(_) => events.iter().any(|&ev| !self.hooks(ev).is_empty()),
+        }
+    }
+
+    /// `true` when some hook fires for `event`.
+    #[inline]
+    fn has_hooks(&self, event: Event) -> bool {
+        match self.defaults {
+            None => self.own.filled() & (1 << event.index()) != 0,
+            Some(_) => !self.hooks(event).is_empty(),
+        }
+    }
+
     fn context(&self, status: Status, error: Option<&StepError>) -> HookContext {
-        let mut ctx = self.frame.context();
-        ctx.status = status;
-        ctx.error = error.cloned();
-        ctx
+        HookContext::of_frame(&self.frame, status, error.cloned())
     }
 
     fn name_cow(&self) -> Cow<'static, str> {
@@ -291,26 +311,45 @@ impl Unit {
     /// of failed steps.
     fn record_terminal(&self, status: Status, error: Option<&StepError>) {
         self.frame.set_status(status);
-        self.frame.span.record("status", status.as_str());
-        let attempt = self.frame.attempt();
-        let run_id = self.run().map(|r| tracing::field::display(r.run_id));
-        let status = status.as_str();
-        let kind = error.map(|e| e.kind().as_str());
-        let message = error.map(StepError::message);
         let span = &self.frame.span;
-        match (self.kind, error.is_some()) {
-            (Kind::Step(m), false) => {
-                tracing::info!(parent: span, step = m.name(), run_id, attempt, status, "step finished")
-            }
-            (Kind::Step(m), true) => {
-                tracing::warn!(parent: span, step = m.name(), run_id, attempt, status, kind, error = message, "step finished")
-            }
-            (Kind::Pipeline(m), false) => {
-                tracing::info!(parent: span, pipeline = m.name(), run_id, status, "pipeline finished")
-            }
-            (Kind::Pipeline(m), true) => {
-                tracing::warn!(parent: span, pipeline = m.name(), run_id, status, kind, error = message, "pipeline finished")
-            }
+        span.record("status", status.as_str());
+        let attempt = self.frame.attempt();
+        let status = status.as_str();
+        match (self.kind, error) {
+            (Kind::Step(m), None) => tracing::info!(
+                parent: span,
+                step = m.name(),
+                run_id = self.run().map(|r| tracing::field::display(r.run_id)),
+                attempt,
+                status,
+                "step finished"
+            ),
+            (Kind::Step(m), Some(err)) => tracing::warn!(
+                parent: span,
+                step = m.name(),
+                run_id = self.run().map(|r| tracing::field::display(r.run_id)),
+                attempt,
+                status,
+                kind = err.kind().as_str(),
+                error = err.message(),
+                "step finished"
+            ),
+            (Kind::Pipeline(m), None) => tracing::info!(
+                parent: span,
+                pipeline = m.name(),
+                run_id = self.run().map(|r| tracing::field::display(r.run_id)),
+                status,
+                "pipeline finished"
+            ),
+            (Kind::Pipeline(m), Some(err)) => tracing::warn!(
+                parent: span,
+                pipeline = m.name(),
+                run_id = self.run().map(|r| tracing::field::display(r.run_id)),
+                status,
+                kind = err.kind().as_str(),
+                error = err.message(),
+                "pipeline finished"
+            ),
         }
         if let (Kind::Step(_), false, Some(run), Some(err)) =
             (self.kind, self.suppressed, self.run(), error)
@@ -336,7 +375,6 @@ impl Unit {
             ctx.output = Output::Borrowed(ptr);
         }
         if let (Kind::Pipeline(_), Some(run)) = (self.kind, self.run()) {
-            ctx.step = None;
             ctx.failed_steps = Some(run.failed_snapshot());
         }
         ctx
@@ -345,8 +383,13 @@ impl Unit {
     fn attempt_started(&self, attempt: u32) {
         self.frame.set_attempt(attempt);
         if let Kind::Step(m) = self.kind {
-            let run_id = self.run().map(|r| tracing::field::display(r.run_id));
-            tracing::debug!(parent: &self.frame.span, step = m.name(), run_id, attempt, "attempt started");
+            tracing::debug!(
+                parent: &self.frame.span,
+                step = m.name(),
+                run_id = self.run().map(|r| tracing::field::display(r.run_id)),
+                attempt,
+                "attempt started"
+            );
         }
     }
 
@@ -378,20 +421,55 @@ impl Unit {
         output: Option<OutputPtr>,
         skip: usize,
     ) {
+        let events = terminal_events(status);
+        if !self.any_hooks(events) {
+            return;
+        }
         let ctx = self.terminal_context(status, error, finished, output);
-        let plan = terminal_events(status)
+        let mut index = 0;
+        for &event in events {
+            let hooks = self.hooks(event);
+            if index + hooks.len() <= skip {
+                index += hooks.len();
+                continue;
+            }
+            for hook in hooks {
+                if index >= skip {
+                    if is_async(hook) {
+                        // Sync code cannot await it: the rest of the plan, in
+                        // order, goes to the hook runner.
+                        self.detach_rest(events, index, &ctx);
+                        return;
+                    }
+                    call_sync(hook, event, &ctx, &self.frame);
+                }
+                index += 1;
+            }
+        }
+    }
+
+    #[cold]
+    fn detach_rest(&self, events: &[Event], from: usize, ctx: &HookContext) {
+        let rest = events
             .iter()
-            .flat_map(|&ev| self.hooks(ev).iter().map(move |h| (ev, h)));
-        run_plan_sync(plan.skip(skip), &ctx, &self.frame);
+            .flat_map(|&ev| self.hooks(ev).iter().map(move |h| (ev, h)))
+            .skip(from)
+            .collect();
+        detach_plan(rest, ctx, &self.frame);
     }
 
     // ----- sync steps ------------------------------------------------------
 
+    #[inline]
     fn fire_sync(&self, event: Event, error: Option<&StepError>) {
-        let hooks = self.hooks(event);
-        if hooks.is_empty() {
+        if !self.has_hooks(event) {
             return;
         }
+        self.fire_sync_slow(event, error);
+    }
+
+    fn fire_sync_slow(&self, event: Event, error: Option<&StepError>) {
+        let hooks = self.hooks(event);
         let ctx = self.context(Status::Running, error);
         run_plan_sync(hooks.iter().map(|h| (event, h)), &ctx, &self.frame);
     }
@@ -406,10 +484,10 @@ impl Unit {
     // ----- async steps -----------------------------------------------------
 
     async fn fire_async(&self, guard: &DropGuard<'_>, event: Event, error: Option<&StepError>) {
-        let hooks = self.hooks(event);
-        if hooks.is_empty() {
+        if !self.has_hooks(event) {
             return;
         }
+        let hooks = self.hooks(event);
         let ctx = self.context(Status::Running, error);
         for hook in hooks {
             guard.running(Some((event, hook)));

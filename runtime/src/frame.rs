@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use tracing::Span;
 
-use crate::context::{HookContext, Stamp, Status};
+use std::borrow::Cow;
+
+use crate::context::{HookContext, Owned, Src, Stamp, Status};
 use crate::meta::StepMeta;
 use crate::run::RunShared;
 
@@ -65,23 +67,31 @@ impl Frame {
         self.status.store(status.to_u8(), Ordering::Relaxed);
     }
 
-    /// A context for this frame, without error or output.
-    pub(crate) fn context(&self) -> HookContext {
-        let mut ctx = HookContext::empty();
+    /// The step's display name (`None` for a run or a task of a run).
+    pub(crate) fn step_name(&self) -> Option<&'static str> {
         match self.scope {
-            Scope::Step(meta) => ctx.step = Some(meta.name().into()),
-            Scope::Pipeline | Scope::Task => {}
+            Scope::Step(meta) => Some(meta.name()),
+            Scope::Pipeline | Scope::Task => None,
         }
-        if let Some(run) = &self.run {
-            ctx.pipeline = Some(run.meta.name().into());
-            ctx.run_id = Some(run.run_id);
-            ctx.resources = Some(run.resources.clone());
+    }
+
+    /// This frame's data, owned.
+    pub(crate) fn owned(&self) -> Owned {
+        Owned {
+            step: self.step_name().map(Cow::Borrowed),
+            pipeline: self.run.as_ref().map(|r| Cow::Borrowed(r.meta.name())),
+            run_id: self.run.as_ref().map(|r| r.run_id),
+            max_attempts: self.max_attempts,
+            started: Some(self.started),
+            resources: self.run.as_ref().map(|r| r.resources.clone()),
+            span: self.span.clone(),
         }
-        ctx.status = self.status();
-        ctx.attempt = self.attempt();
-        ctx.max_attempts = self.max_attempts;
-        ctx.started = Some(self.started);
-        ctx.span = self.span.clone();
+    }
+
+    /// A snapshot context of this frame, standing on its own.
+    pub(crate) fn snapshot(&self) -> HookContext {
+        let mut ctx = HookContext::of_frame(self, self.status(), None);
+        ctx.src = Src::Owned(Box::new(self.owned()));
         ctx
     }
 
@@ -138,6 +148,13 @@ pub(crate) fn with_current<T>(f: impl FnOnce(Option<&Frame>) -> T) -> T {
     // and the guard never outlives the frame it points at (both live in the
     // same stack frame or pinned future, the guard dropped first).
     f(unsafe { ptr.as_ref() })
+}
+
+/// Runs `f` with the current frame, if any, and whether a hook is running.
+pub(crate) fn with_current_in_hook<T>(f: impl FnOnce(Option<&Frame>, bool) -> T) -> T {
+    let (ptr, in_hook) = TLS.with(|t| (t.current.get(), t.in_hook.get() > 0));
+    // SAFETY: as for `with_current`.
+    f(unsafe { ptr.as_ref() }, in_hook)
 }
 
 /// `true` while a hook runs on this thread: steps called then fire no hooks.
@@ -207,5 +224,5 @@ pub(crate) fn with_seed<T>(f: impl FnOnce(Option<&crate::run::RunSeed>) -> T) ->
 /// assert!(current().is_none());
 /// ```
 pub fn current() -> Option<HookContext> {
-    with_current(|frame| frame.map(Frame::context))
+    with_current(|frame| frame.map(Frame::snapshot))
 }
