@@ -439,7 +439,12 @@ pub(crate) async fn call_async(
     if run.is_none() && matches!(call, Ok(HookCall::Ready(Ok(())))) {
         // The common case, kept cheap: nothing to record, nothing to drop.
         std::mem::forget(call);
-        tracing::debug!(hook = hook.name, event = event.key(), step = ctx.step_name(), "hook ran");
+        tracing::debug!(
+            hook = hook.name,
+            event = event.key(),
+            step = ctx.step_name(),
+            "hook ran"
+        );
         return;
     }
     let status = match status_of(call) {
