@@ -10,8 +10,10 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::Mutex;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::context::{HookContext, Output, OutputPtr, Stamp, Status};
@@ -519,38 +521,96 @@ impl Unit {
         guard.done();
     }
 
-    async fn attempt_async<F: Future>(
-        &self,
-        fut: F,
+    /// One attempt of `fut`, bounded by the step's timeout and the run's
+    /// cancellation; `None` when a timeout cannot be kept (no timers).
+    fn attempt<F: Future>(&self, fut: F, timeout: Option<Duration>) -> Option<Attempt<'_, F>> {
+        let limits = Limits::new(timeout, self.run().map(|r| r.token.cancelled()))?;
+        Some(Attempt {
+            fut: Scoped::new(&self.frame, false, fut),
+            limits,
+        })
+    }
+}
+
+/// What can end an attempt before its body does.
+enum Limit {
+    Cancelled,
+    TimedOut(Duration),
+}
+
+pin_project_lite::pin_project! {
+    /// The run's cancellation and the step's timeout, around an attempt.
+    /// Not generic, so that it is compiled once, not per step.
+    struct Limits<'a> {
+        #[pin]
+        cancel: Option<tokio_util::sync::WaitForCancellationFuture<'a>>,
+        #[pin]
+        sleep: Option<tokio::time::Sleep>,
+        bound: Duration,
+    }
+}
+
+impl<'a> Limits<'a> {
+    fn new(
         timeout: Option<Duration>,
-    ) -> AttemptEnd<F::Output> {
-        let scoped = Scoped::new(&self.frame, false, fut);
-        let timed = async {
-            let r = match timeout {
-                None => scoped.await,
-                Some(bound) => match try_sleep(bound) {
-                    None => return AttemptEnd::NoRuntime,
-                    Some(sleep) => {
-                        tokio::select! {
-                            biased;
-                            r = scoped => r,
-                            () = sleep => return AttemptEnd::TimedOut(bound),
-                        }
-                    }
-                },
-            };
-            match r {
+        cancel: Option<tokio_util::sync::WaitForCancellationFuture<'a>>,
+    ) -> Option<Self> {
+        let (sleep, bound) = match timeout {
+            None => (None, Duration::ZERO),
+            Some(bound) => (Some(try_sleep(bound)?), bound),
+        };
+        Some(Limits {
+            cancel,
+            sleep,
+            bound,
+        })
+    }
+
+    /// Checked before the body is polled.
+    fn poll_cancel(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<Limit> {
+        let cancel = self.project().cancel.as_pin_mut()?;
+        cancel.poll(cx).is_ready().then_some(Limit::Cancelled)
+    }
+
+    /// Checked after the body is polled.
+    fn poll_timeout(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<Limit> {
+        let this = self.project();
+        let sleep = this.sleep.as_pin_mut()?;
+        sleep
+            .poll(cx)
+            .is_ready()
+            .then_some(Limit::TimedOut(*this.bound))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One attempt: the body, with panics caught and the current frame set
+    /// per poll, within its limits.
+    struct Attempt<'a, F> {
+        #[pin]
+        fut: Scoped<'a, F>,
+        #[pin]
+        limits: Limits<'a>,
+    }
+}
+
+impl<F: Future> Future for Attempt<'_, F> {
+    type Output = AttemptEnd<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some(Limit::Cancelled) = this.limits.as_mut().poll_cancel(cx) {
+            return Poll::Ready(AttemptEnd::Cancelled);
+        }
+        if let Poll::Ready(r) = this.fut.poll(cx) {
+            return Poll::Ready(match r {
                 Ok(v) => AttemptEnd::Done(v),
                 Err(panic) => AttemptEnd::Panicked(panic),
-            }
-        };
-        match self.run() {
-            Some(run) => tokio::select! {
-                biased;
-                () = run.token.cancelled() => AttemptEnd::Cancelled,
-                end = timed => end,
-            },
-            None => timed.await,
+            });
+        }
+        match this.limits.poll_timeout(cx) {
+            Some(Limit::TimedOut(bound)) => Poll::Ready(AttemptEnd::TimedOut(bound)),
+            _ => Poll::Pending,
         }
     }
 }
@@ -560,32 +620,51 @@ impl Unit {
 /// the rest of its terminal hooks if it was dropped while firing them.
 struct DropGuard<'u> {
     unit: &'u Unit,
-    terminal: OnceLock<(Status, Option<StepError>, Stamp)>,
+    /// The terminal status reached (`Status::to_u8`), 0 while running.
+    terminal: AtomicU8,
+    /// The terminal error and time, once reached.
+    reached: Mutex<Option<(Option<StepError>, Stamp)>>,
     cursor: AtomicU32,
     in_flight: AtomicBool,
     done: AtomicBool,
     /// An `on_start` / `on_retry` hook being awaited.
-    running: std::sync::Mutex<Option<(Event, &'static ErasedHook)>>,
+    running: Mutex<Option<(Event, &'static ErasedHook)>>,
 }
 
 impl<'u> DropGuard<'u> {
     fn new(unit: &'u Unit) -> Self {
         DropGuard {
             unit,
-            terminal: OnceLock::new(),
+            terminal: AtomicU8::new(0),
+            reached: Mutex::new(None),
             cursor: AtomicU32::new(0),
             in_flight: AtomicBool::new(false),
             done: AtomicBool::new(false),
-            running: std::sync::Mutex::new(None),
+            running: Mutex::new(None),
         }
+    }
+
+    fn reached(&self, status: Status, error: Option<StepError>, finished: Stamp) {
+        *self.reached.lock().unwrap_or_else(|p| p.into_inner()) = Some((error, finished));
+        self.terminal.store(status.to_u8(), Ordering::Release);
+    }
+
+    /// The terminal state, if reached.
+    fn terminal(&self) -> Option<(Status, Option<StepError>, Stamp)> {
+        let status = match self.terminal.load(Ordering::Acquire) {
+            0 => return None,
+            s => Status::from_u8(s),
+        };
+        let (error, finished) = self
+            .reached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()?;
+        Some((status, error, finished))
     }
 
     fn running(&self, hook: Option<(Event, &'static ErasedHook)>) {
         *self.running.lock().unwrap_or_else(|p| p.into_inner()) = hook;
-    }
-
-    fn reached(&self, status: Status, error: Option<StepError>, finished: Stamp) {
-        let _ = self.terminal.set((status, error, finished));
     }
 
     fn begin_hook(&self, index: usize) {
@@ -609,7 +688,7 @@ impl Drop for DropGuard<'_> {
         }
         let unit = self.unit;
         let _entered = enter(&unit.frame);
-        match self.terminal.get() {
+        match self.terminal() {
             None => {
                 // Dropped while running: the call ends cancelled.
                 let interrupted = self
@@ -632,6 +711,7 @@ impl Drop for DropGuard<'_> {
                 unit.finish_sync(Status::Cancelled, Some(&err), finished, None, 0);
             }
             Some((status, error, finished)) => {
+                let (status, error, finished) = (&status, &error, &finished);
                 // Dropped while firing terminal hooks: finish them (without
                 // the output, which is gone).
                 let cursor = self.cursor.load(Ordering::Relaxed) as usize;
@@ -738,13 +818,20 @@ where
     let mut attempt = 1;
     loop {
         unit.attempt_started(attempt);
-        unit.fire_async(&guard, Event::Start, None).await;
+        if unit.has_hooks(Event::Start) {
+            if unit.has_hooks(Event::Start) {
+                unit.fire_async(&guard, Event::Start, None).await;
+            }
+        }
         let fut = {
             let _entered = enter(&unit.frame);
             catch_unwind(AssertUnwindSafe(|| body.attempt()))
         };
         let end = match fut {
-            Ok(fut) => unit.attempt_async(fut, meta.timeout()).await,
+            Ok(fut) => match unit.attempt(fut, meta.timeout()) {
+                Some(attempt) => attempt.await,
+                None => AttemptEnd::NoRuntime,
+            },
             Err(payload) => AttemptEnd::Panicked(panic_message(&*payload)),
         };
         let err = match end {
@@ -796,7 +883,9 @@ where
             return Err(err);
         }
         unit.attempt_failed(&err);
-        unit.fire_async(&guard, Event::Retry, Some(&err)).await;
+        if unit.has_hooks(Event::Retry) {
+            unit.fire_async(&guard, Event::Retry, Some(&err)).await;
+        }
         let delay = unit.retry_delay();
         if !delay.is_zero() {
             match try_sleep(delay) {
@@ -916,7 +1005,9 @@ where
     let unit = Unit::pipeline(meta, &hooks.own, &hooks.steps);
     let guard = DropGuard::new(&unit);
     unit.attempt_started(1);
-    unit.fire_async(&guard, Event::Start, None).await;
+    if unit.has_hooks(Event::Start) {
+        unit.fire_async(&guard, Event::Start, None).await;
+    }
     let result = match Scoped::new(&unit.frame, false, body).await {
         Ok(r) => Ok(r.into_result()),
         Err(panic) => Err(panic),
