@@ -819,9 +819,7 @@ where
     loop {
         unit.attempt_started(attempt);
         if unit.has_hooks(Event::Start) {
-            if unit.has_hooks(Event::Start) {
-                unit.fire_async(&guard, Event::Start, None).await;
-            }
+            unit.fire_async(&guard, Event::Start, None).await;
         }
         let fut = {
             let _entered = enter(&unit.frame);
