@@ -498,6 +498,29 @@ impl Unit {
         }
     }
 
+    /// `true` when no hook of `status`'s plan is async.
+    fn plan_is_sync(&self, status: Status) -> bool {
+        terminal_events(status)
+            .iter()
+            .all(|&ev| self.hooks(ev).iter().all(|h| !is_async(h)))
+    }
+
+    /// [`end_async`](Self::end_async) for a plan of sync hooks only: nothing
+    /// to await, so no future to build.
+    fn end_now(
+        &self,
+        guard: &DropGuard<'_>,
+        status: Status,
+        error: Option<&StepError>,
+        output: Option<OutputPtr>,
+    ) {
+        let finished = Stamp::now();
+        self.record_terminal(status, error);
+        let _entered = enter(&self.frame);
+        self.finish_sync(status, error, finished, output, 0);
+        guard.done();
+    }
+
     async fn end_async(
         &self,
         guard: &DropGuard<'_>,
@@ -743,6 +766,32 @@ where
     R: StepReturn,
     B: Body<Out = R>,
 {
+    let mut out: Option<R::Ok> = None;
+    let r = {
+        let mut attempt = || -> Result<Option<OutputPtr>, anyhow::Error> {
+            match body.attempt().into_result() {
+                Ok(v) => Ok(expose(out.insert(v))),
+                Err(e) => Err(e.into_anyhow()),
+            }
+        };
+        drive_sync(meta, hooks, &mut attempt)
+    };
+    match r {
+        Ok(()) => Ok(out
+            .take()
+            .expect("hookflow: a completed step has an output")),
+        Err(e) => Err(e),
+    }
+}
+
+/// The non-generic lifecycle of a sync step: `attempt` runs the body once,
+/// keeps its value and returns the pointer hooks see.
+#[inline(never)]
+fn drive_sync(
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    body: &mut dyn FnMut() -> Result<Option<OutputPtr>, anyhow::Error>,
+) -> Result<(), StepError> {
     let unit = Unit::step(meta, hooks);
     let _entered = enter(&unit.frame);
     let _span = unit.frame.span.enter();
@@ -756,12 +805,12 @@ where
     loop {
         unit.attempt_started(attempt);
         unit.fire_sync(Event::Start, None);
-        let err = match catch_unwind(AssertUnwindSafe(|| body.attempt().into_result())) {
-            Ok(Ok(value)) => {
-                unit.end_sync(Status::Completed, None, expose(&value));
-                return Ok(value);
+        let err = match catch_unwind(AssertUnwindSafe(&mut *body)) {
+            Ok(Ok(ptr)) => {
+                unit.end_sync(Status::Completed, None, ptr);
+                return Ok(());
             }
-            Ok(Err(e)) => StepError::from_error(unit.name_cow(), attempt, e.into_anyhow()),
+            Ok(Err(e)) => StepError::from_error(unit.name_cow(), attempt, e),
             Err(payload) => {
                 let err = StepError::from_panic(unit.name_cow(), attempt, &*payload);
                 unit.end_sync(Status::Crashed, Some(&err), None);
@@ -808,98 +857,101 @@ where
 {
     let unit = Unit::step(meta, hooks);
     let guard = DropGuard::new(&unit);
-    if unit.is_cancelled() {
-        let err = StepError::cancelled(unit.name_cow(), 1);
-        unit.end_async(&guard, Status::Cancelled, Some(&err), None)
-            .await;
-        return Err(err);
-    }
-    let max = unit.max_attempts();
-    let mut attempt = 1;
-    loop {
-        unit.attempt_started(attempt);
-        if unit.has_hooks(Event::Start) {
-            unit.fire_async(&guard, Event::Start, None).await;
+    // One terminal site (each `.await` adds to every step's state machine).
+    let (status, result) = 'attempts: {
+        if unit.is_cancelled() {
+            break 'attempts (
+                Status::Cancelled,
+                Err(StepError::cancelled(unit.name_cow(), 1)),
+            );
         }
-        let fut = {
-            let _entered = enter(&unit.frame);
-            catch_unwind(AssertUnwindSafe(|| body.attempt()))
-        };
-        let end = match fut {
-            Ok(fut) => match unit.attempt(fut, meta.timeout()) {
-                Some(attempt) => attempt.await,
-                None => AttemptEnd::NoRuntime,
-            },
-            Err(payload) => AttemptEnd::Panicked(panic_message(&*payload)),
-        };
-        let err = match end {
-            AttemptEnd::Done(r) => match r.into_result() {
-                Ok(value) => {
-                    unit.end_async(&guard, Status::Completed, None, expose(&value))
-                        .await;
-                    return Ok(value);
+        let max = unit.max_attempts();
+        let mut attempt = 1;
+        loop {
+            unit.attempt_started(attempt);
+            if unit.has_hooks(Event::Start) {
+                unit.fire_async(&guard, Event::Start, None).await;
+            }
+            let fut = {
+                let _entered = enter(&unit.frame);
+                catch_unwind(AssertUnwindSafe(|| body.attempt()))
+            };
+            let end = match fut {
+                Ok(fut) => match unit.attempt(fut, meta.timeout()) {
+                    Some(attempt) => attempt.await,
+                    None => AttemptEnd::NoRuntime,
+                },
+                Err(payload) => AttemptEnd::Panicked(panic_message(&*payload)),
+            };
+            let err = match end {
+                AttemptEnd::Done(r) => match r.into_result() {
+                    Ok(value) => break 'attempts (Status::Completed, Ok(value)),
+                    Err(e) => StepError::from_error(unit.name_cow(), attempt, e.into_anyhow()),
+                },
+                AttemptEnd::Panicked(msg) => {
+                    let err = StepError::new(
+                        crate::ErrorKind::Panic,
+                        unit.name_cow(),
+                        attempt,
+                        msg,
+                        None,
+                    );
+                    break 'attempts (Status::Crashed, Err(err));
                 }
-                Err(e) => StepError::from_error(unit.name_cow(), attempt, e.into_anyhow()),
-            },
-            AttemptEnd::Panicked(msg) => {
-                let err =
-                    StepError::new(crate::ErrorKind::Panic, unit.name_cow(), attempt, msg, None);
-                unit.end_async(&guard, Status::Crashed, Some(&err), None)
-                    .await;
-                return Err(err);
+                AttemptEnd::Cancelled => {
+                    let err = StepError::cancelled(unit.name_cow(), attempt);
+                    break 'attempts (Status::Cancelled, Err(err));
+                }
+                AttemptEnd::TimedOut(bound) => StepError::timeout(unit.name_cow(), attempt, bound),
+                AttemptEnd::NoRuntime => {
+                    // A misconfiguration, not a transient failure: not retried.
+                    let err = StepError::new(
+                        crate::ErrorKind::Error,
+                        unit.name_cow(),
+                        attempt,
+                        "`timeout` needs a Tokio runtime with the time driver enabled".to_owned(),
+                        None,
+                    );
+                    break 'attempts (Status::Failed, Err(err));
+                }
+            };
+            if attempt >= max {
+                break 'attempts (Status::Failed, Err(err));
             }
-            AttemptEnd::Cancelled => {
+            if unit.is_cancelled() {
                 let err = StepError::cancelled(unit.name_cow(), attempt);
-                unit.end_async(&guard, Status::Cancelled, Some(&err), None)
-                    .await;
-                return Err(err);
+                break 'attempts (Status::Cancelled, Err(err));
             }
-            AttemptEnd::TimedOut(bound) => StepError::timeout(unit.name_cow(), attempt, bound),
-            AttemptEnd::NoRuntime => {
-                // A misconfiguration, not a transient failure: not retried.
-                let err = StepError::new(
-                    crate::ErrorKind::Error,
-                    unit.name_cow(),
-                    attempt,
-                    "`timeout` needs a Tokio runtime with the time driver enabled".to_owned(),
-                    None,
-                );
-                unit.end_async(&guard, Status::Failed, Some(&err), None)
-                    .await;
-                return Err(err);
+            unit.attempt_failed(&err);
+            if unit.has_hooks(Event::Retry) {
+                unit.fire_async(&guard, Event::Retry, Some(&err)).await;
             }
-        };
-        if attempt >= max {
-            unit.end_async(&guard, Status::Failed, Some(&err), None)
-                .await;
-            return Err(err);
-        }
-        if unit.is_cancelled() {
-            let err = StepError::cancelled(unit.name_cow(), attempt);
-            unit.end_async(&guard, Status::Cancelled, Some(&err), None)
-                .await;
-            return Err(err);
-        }
-        unit.attempt_failed(&err);
-        if unit.has_hooks(Event::Retry) {
-            unit.fire_async(&guard, Event::Retry, Some(&err)).await;
-        }
-        let delay = unit.retry_delay();
-        if !delay.is_zero() {
-            match try_sleep(delay) {
-                Some(sleep) => sleep.await,
-                // Not on a Tokio runtime with timers: there is no async way to wait.
-                None => std::thread::sleep(delay),
+            let delay = unit.retry_delay();
+            if !delay.is_zero() {
+                match try_sleep(delay) {
+                    Some(sleep) => sleep.await,
+                    // Not on a Tokio runtime with timers: there is no async way to wait.
+                    None => std::thread::sleep(delay),
+                }
             }
+            if unit.is_cancelled() {
+                let err = StepError::cancelled(unit.name_cow(), attempt);
+                break 'attempts (Status::Cancelled, Err(err));
+            }
+            attempt += 1;
         }
-        if unit.is_cancelled() {
-            let err = StepError::cancelled(unit.name_cow(), attempt);
-            unit.end_async(&guard, Status::Cancelled, Some(&err), None)
-                .await;
-            return Err(err);
-        }
-        attempt += 1;
+    };
+    let (error, output) = match &result {
+        Ok(value) => (None, expose(value)),
+        Err(err) => (Some(err), None),
+    };
+    if unit.plan_is_sync(status) {
+        // Sync hooks only: nothing to await.
+        unit.end_now(&guard, status, error, output);
+    } else {
+        unit.end_async(&guard, status, error, output).await;
     }
+    result
 }
 
 /// The hooks of a pipeline: its own, and the defaults for its steps.

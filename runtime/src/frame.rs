@@ -142,6 +142,7 @@ impl Drop for Entered {
 }
 
 /// Runs `f` with the current frame, if any.
+#[inline(always)]
 pub(crate) fn with_current<T>(f: impl FnOnce(Option<&Frame>) -> T) -> T {
     let ptr = TLS.with(|t| t.current.get());
     // SAFETY: the pointer is set by `enter` for as long as its guard lives,
