@@ -172,11 +172,7 @@ fn strip_mutability(pat: &mut Pat) {
 fn body_value(model: &FnModel) -> TokenStream {
     let block = &model.item.block;
     let ret = model.body_type();
-    if model.is_async {
-        quote!({ let __hookflow_ret: #ret = async move #block.await; __hookflow_ret })
-    } else {
-        quote!(::hookflow::__private::call(move || -> #ret #block))
-    }
+    quote!(::hookflow::__private::call(move || -> #ret #block))
 }
 
 /// Wraps a body value for the runtime (`Plain(..)` for non-`Result` returns).
@@ -184,6 +180,21 @@ fn wrap(model: &FnModel, value: TokenStream) -> TokenStream {
     match model.returns {
         Returns::Result { .. } => value,
         Returns::Plain => quote!(::hookflow::__private::Plain(#value)),
+    }
+}
+
+/// An async body as one `async move` block (wrapped in `PlainFut` for
+/// non-`Result` returns), and the type its runtime entry point is told to
+/// expect (which gives `?` in the block its target type).
+fn async_body(model: &FnModel) -> (TokenStream, TokenStream) {
+    let block = &model.item.block;
+    let ret = model.body_type();
+    match model.returns {
+        Returns::Result { .. } => (quote!(async move #block), quote!(#ret)),
+        Returns::Plain => (
+            quote!(::hookflow::__private::PlainFut::new(async move #block)),
+            quote!(::hookflow::__private::Plain<#ret>),
+        ),
     }
 }
 
@@ -263,11 +274,10 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         }}
     };
 
-    let value = wrap(&model, body_value(&model));
-    let attempt = if is_async {
-        quote!(async move { #value })
+    let (attempt, expected) = if is_async {
+        async_body(&model)
     } else {
-        value
+        (wrap(&model, body_value(&model)), quote!(_))
     };
     let body = if retry_mode {
         let clones = model.bindings.iter().map(|b| {
@@ -290,7 +300,7 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
     // runtime cannot use (an error type that is no error) is reported there.
     let span = model.return_span();
     let call = if is_async {
-        quote_spanned!(span=> ::hookflow::__private::run_async(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body).await)
+        quote_spanned!(span=> ::hookflow::__private::run_async::<#expected, _>(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body).await)
     } else {
         quote_spanned!(span=> ::hookflow::__private::run_sync(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body))
     };
@@ -349,7 +359,8 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
     let value = wrap(&model, body_value(&model));
     let span = model.return_span();
     let call = if is_async {
-        quote_spanned!(span=> ::hookflow::__private::pipeline_async(&__HOOKFLOW_PIPELINE, __hookflow_hooks, async move { #value }).await)
+        let (fut, expected) = async_body(&model);
+        quote_spanned!(span=> ::hookflow::__private::pipeline_async::<#expected, _>(&__HOOKFLOW_PIPELINE, __hookflow_hooks, #fut).await)
     } else {
         quote_spanned!(span=> ::hookflow::__private::pipeline_sync(&__HOOKFLOW_PIPELINE, __hookflow_hooks, move || #value))
     };

@@ -71,6 +71,31 @@ pub trait Body {
     fn attempt(&mut self) -> Self::Out;
 }
 
+pin_project_lite::pin_project! {
+    /// An async body with a plain (non-`Result`) return value.
+    pub struct PlainFut<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F> PlainFut<F> {
+    /// Wraps the body's future.
+    #[inline]
+    pub fn new(fut: F) -> Self {
+        PlainFut { fut }
+    }
+}
+
+impl<F: Future> Future for PlainFut<F> {
+    type Output = Plain<F::Output>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().fut.poll(cx).map(Plain)
+    }
+}
+
 /// A body without retries: called once.
 pub struct Once<F>(Option<F>);
 

@@ -33,7 +33,7 @@ pub mod __private {
     pub use crate::dispatch::{ErasedHook, HookCell, HookSet, HookSetBuilder};
     pub use crate::exec::{
         no_output, pipeline_async, pipeline_sync, run_async, run_sync, Body, Expose, ExposeOutput,
-        HideOutput, Once, PipelineHooks, Plain, Probe, Retry, StepReturn,
+        HideOutput, Once, PipelineHooks, Plain, PlainFut, Probe, Retry, StepReturn,
     };
     pub use crate::meta::{Event, PipelineMeta, StepMeta, PIPELINES, STEPS};
     pub use crate::signature::event;
