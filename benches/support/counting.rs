@@ -1,7 +1,6 @@
 //! A counting global allocator that counts only on the thread that switched
 //! counting on (a thread-local flag), for `benches/memory.rs` (`#[path]`-
-//! included; not a bench target of its own). `tests/alloc.rs` has its own copy
-//! so that the test stands alone.
+//! included; not a bench target of its own) and `tests/alloc.rs`.
 
 #![allow(dead_code)]
 

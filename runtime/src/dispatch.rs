@@ -363,6 +363,30 @@ fn status_of_finished(r: Result<Result<(), String>, String>) -> HookStatus {
     }
 }
 
+/// The common case kept cheap: a hook that returned `Ok` outside a run has
+/// nothing to record and nothing to drop (`None`); any other call is given
+/// back to be reported.
+#[inline]
+fn unless_ran_ok<'a>(
+    call: std::thread::Result<HookCall<'a>>,
+    hook: &ErasedHook,
+    event: Event,
+    ctx: &HookContext,
+    run: Option<&RunShared>,
+) -> Option<std::thread::Result<HookCall<'a>>> {
+    if run.is_none() && matches!(call, Ok(HookCall::Ready(Ok(())))) {
+        std::mem::forget(call);
+        tracing::debug!(
+            hook = hook.name,
+            event = event.key(),
+            step = ctx.step_name(),
+            "hook ran"
+        );
+        return None;
+    }
+    Some(call)
+}
+
 /// Calls a sync hook from sync code.
 pub(crate) fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
     let run = frame.run.as_deref();
@@ -371,17 +395,9 @@ pub(crate) fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookConte
         let _hook = enter_hook();
         catch_unwind(AssertUnwindSafe(|| (hook.f)(ctx)))
     };
-    if run.is_none() && matches!(call, Ok(HookCall::Ready(Ok(())))) {
-        // The common case, kept cheap: nothing to record, nothing to drop.
-        std::mem::forget(call);
-        tracing::debug!(
-            hook = hook.name,
-            event = event.key(),
-            step = ctx.step_name(),
-            "hook ran"
-        );
+    let Some(call) = unless_ran_ok(call, hook, event, ctx, run) else {
         return;
-    }
+    };
     let status = status_of(call).unwrap_or_else(|_| {
         HookStatus::Failed("internal: a sync hook returned a future".to_owned())
     });
@@ -436,17 +452,9 @@ pub(crate) async fn call_async(
         let _hook = enter_hook();
         catch_unwind(AssertUnwindSafe(|| (hook.f)(ctx)))
     };
-    if run.is_none() && matches!(call, Ok(HookCall::Ready(Ok(())))) {
-        // The common case, kept cheap: nothing to record, nothing to drop.
-        std::mem::forget(call);
-        tracing::debug!(
-            hook = hook.name,
-            event = event.key(),
-            step = ctx.step_name(),
-            "hook ran"
-        );
+    let Some(call) = unless_ran_ok(call, hook, event, ctx, run) else {
         return;
-    }
+    };
     let status = match status_of(call) {
         Ok(status) => status,
         Err(fut) => await_bounded(fut, frame, hook_bound(run)).await,
