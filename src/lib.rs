@@ -316,3 +316,8 @@ pub mod prelude {
 
 #[doc(hidden)]
 pub use hookflow_runtime::__private;
+
+// The README's quickstart is compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
