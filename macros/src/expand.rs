@@ -200,7 +200,9 @@ fn async_body(model: &FnModel) -> (TokenStream, TokenStream) {
 
 pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
     let retries = args.retries.map_or(0, |r| r.value);
-    let retry_mode = retries > 0;
+    // `retries` present, even as `0`: arguments are cloned per attempt, so
+    // a configuration file can change the count.
+    let retry_mode = args.retries.is_some();
     let item = &model.item;
     let attrs = &item.attrs;
     let vis = &item.vis;
@@ -310,18 +312,20 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         #vis #sig {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::STEPS)]
             #[linkme(crate = ::hookflow::__private::linkme)]
-            static __HOOKFLOW_STEP: ::hookflow::__private::StepMeta = ::hookflow::__private::StepMeta::__new(
-                #name,
-                #fn_name,
-                ::core::module_path!(),
-                ::core::file!(),
-                #line,
-                #is_async,
-                #retries,
-                #delay,
-                #timeout,
-                #names,
-            );
+            static __HOOKFLOW_STEP: ::hookflow::__private::StepMeta = ::hookflow::__private::StepMeta {
+                name: #name,
+                fn_name: #fn_name,
+                module_path: ::core::module_path!(),
+                file: ::core::file!(),
+                line: #line,
+                is_async: #is_async,
+                retries: #retries,
+                retryable: #retry_mode,
+                retry_delay: #delay,
+                timeout: #timeout,
+                hooks: #names,
+                ..::hookflow::__private::StepMeta::DEFAULT
+            };
             #hooks
             #call
         }
@@ -369,16 +373,17 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
         #vis #sig {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::PIPELINES)]
             #[linkme(crate = ::hookflow::__private::linkme)]
-            static __HOOKFLOW_PIPELINE: ::hookflow::__private::PipelineMeta = ::hookflow::__private::PipelineMeta::__new(
-                #name,
-                #fn_name,
-                ::core::module_path!(),
-                ::core::file!(),
-                #line,
-                #is_async,
-                #own_names,
-                #step_names,
-            );
+            static __HOOKFLOW_PIPELINE: ::hookflow::__private::PipelineMeta = ::hookflow::__private::PipelineMeta {
+                name: #name,
+                fn_name: #fn_name,
+                module_path: ::core::module_path!(),
+                file: ::core::file!(),
+                line: #line,
+                is_async: #is_async,
+                hooks: #own_names,
+                step_defaults: #step_names,
+                ..::hookflow::__private::PipelineMeta::DEFAULT
+            };
             fn __hookflow_build_hooks() -> ::hookflow::__private::PipelineHooks {
                 ::hookflow::__private::PipelineHooks::new(#own_set, #steps_set)
             }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -653,22 +653,4 @@ impl<F: Future> Future for Scoped<'_, F> {
             }
         }
     }
-}
-
-/// The list that fires for `event`: the function's own, or the pipeline's
-/// `steps(..)` default when the function does not name the event.
-pub(crate) fn effective<'h>(
-    own: &'h HookSet,
-    defaults: Option<&'h HookSet>,
-    event: Event,
-) -> &'h [ErasedHook] {
-    match defaults {
-        Some(d) if !own.names(event) => d.get(event),
-        _ => own.get(event),
-    }
-}
-
-/// The run's defaults for steps, when there is a run.
-pub(crate) fn defaults_of(run: Option<&Arc<RunShared>>) -> Option<&'static HookSet> {
-    run.map(|r| r.defaults)
 }

@@ -18,13 +18,15 @@ use std::time::Duration;
 
 use crate::context::{HookContext, Output, OutputPtr, Stamp, Status};
 use crate::dispatch::{
-    call_async, call_sync, defaults_of, detach_plan, effective, is_async, report_interrupted,
-    run_plan_sync, try_sleep, ErasedHook, HookSet, Scoped,
+    call_async, call_sync, detach_plan, is_async, report_interrupted, run_plan_sync, try_sleep,
+    ErasedHook, HookSet, Scoped,
 };
 use crate::error::{panic_message, FailedStep, PipelineError, StepError};
 use crate::frame::{enter, in_hook, with_current, with_current_in_hook, Frame, Scope};
+use crate::lookup::{Level, Lookup};
 use crate::meta::{Event, PipelineMeta, StepMeta};
 use crate::run::{start_run, RunShared};
+use crate::settings::{self, StepSettings};
 use crate::signature::StepErrorType;
 
 /// A step's return type, seen as a `Result`.
@@ -180,8 +182,9 @@ enum Kind {
 /// One step call or pipeline run in progress.
 pub(crate) struct Unit {
     kind: Kind,
-    own: &'static HookSet,
-    defaults: Option<&'static HookSet>,
+    hooks: Lookup,
+    /// What an installed configuration sets for this step.
+    cfg: Option<&'static StepSettings>,
     /// Called from inside a hook: no hooks, and no record in the run.
     suppressed: bool,
     pub(crate) frame: Frame,
@@ -235,16 +238,25 @@ impl Unit {
         if let Some(run) = &run {
             span.record("run_id", tracing::field::display(run.run_id));
         }
-        let (own, defaults) = if suppressed {
-            (HookSet::none(), None)
+        let cfg = settings::active().and_then(|o| o.step(meta));
+        let hooks = if suppressed {
+            Lookup::none()
         } else {
-            (own, defaults_of(run.as_ref()))
+            let own = Level {
+                attr: own,
+                cfg: cfg.map(|c| &c.hooks),
+            };
+            Lookup::new(own, run.as_ref().map(|r| r.defaults))
         };
-        let frame = Frame::new(Scope::Step(meta), run, meta.max_attempts(), span);
+        let max_attempts = match cfg.and_then(|c| c.retries) {
+            Some(retries) if meta.is_retryable() => retries.saturating_add(1),
+            _ => meta.max_attempts(),
+        };
+        let frame = Frame::new(Scope::Step(meta), run, max_attempts, span);
         Unit {
             kind: Kind::Step(meta),
-            own,
-            defaults,
+            hooks,
+            cfg,
             suppressed,
             frame,
         }
@@ -256,6 +268,11 @@ impl Unit {
         step_defaults: &'static HookSet,
     ) -> Unit {
         let suppressed = in_hook();
+        let cfg = settings::active().and_then(|o| o.pipeline(meta));
+        let step_defaults = Level {
+            attr: step_defaults,
+            cfg: cfg.map(|c| &c.steps),
+        };
         let run = with_current(|parent| start_run(meta, step_defaults, parent));
         let span = tracing::info_span!(
             "hookflow.pipeline",
@@ -263,12 +280,20 @@ impl Unit {
             run_id = %run.run_id,
             status = tracing::field::Empty,
         );
-        let own = if suppressed { HookSet::none() } else { own };
+        let hooks = if suppressed {
+            Lookup::none()
+        } else {
+            let own = Level {
+                attr: own,
+                cfg: cfg.map(|c| &c.hooks),
+            };
+            Lookup::new(own, None)
+        };
         let frame = Frame::new(Scope::Pipeline, Some(run), 1, span);
         Unit {
             kind: Kind::Pipeline(meta),
-            own,
-            defaults: None,
+            hooks,
+            cfg: None,
             suppressed,
             frame,
         }
@@ -301,29 +326,25 @@ impl Unit {
     }
 
     fn hooks(&self, event: Event) -> &'static [ErasedHook] {
-        effective(self.own, self.defaults, event)
+        self.hooks.get(event)
     }
 
     /// `true` when some hook fires for one of `events`.
     #[inline]
     fn any_hooks(&self, events: &[Event]) -> bool {
-        match self.defaults {
-            // Outside a run: only the step's own hooks.
-            None => {
-                let mask = events.iter().fold(0u8, |m, e| m | 1 << e.index());
-                self.own.filled() & mask != 0
-            }
-            Some(_) => events.iter().any(|&ev| !self.hooks(ev).is_empty()),
-        }
+        self.hooks.any(events)
     }
 
     /// `true` when some hook fires for `event`.
     #[inline]
     fn has_hooks(&self, event: Event) -> bool {
-        match self.defaults {
-            None => self.own.filled() & (1 << event.index()) != 0,
-            Some(_) => !self.hooks(event).is_empty(),
-        }
+        self.hooks.has(event)
+    }
+
+    /// The step's per-attempt time bound: configured, else the attribute's.
+    fn timeout(&self) -> Option<Duration> {
+        let meta = self.step_meta()?;
+        self.cfg.and_then(|c| c.timeout).or(meta.timeout())
     }
 
     fn context(&self, status: Status, error: Option<&StepError>) -> HookContext {
@@ -435,7 +456,8 @@ impl Unit {
     }
 
     fn retry_delay(&self) -> Duration {
-        self.step_meta().map_or(Duration::ZERO, |m| m.retry_delay())
+        let configured = self.cfg.and_then(|c| c.retry_delay);
+        configured.unwrap_or_else(|| self.step_meta().map_or(Duration::ZERO, |m| m.retry_delay()))
     }
 
     /// The terminal state, its hooks fired in order, from sync code.
@@ -902,7 +924,7 @@ where
                 catch_unwind(AssertUnwindSafe(|| body.attempt()))
             };
             let end = match fut {
-                Ok(fut) => match unit.attempt(fut, meta.timeout()) {
+                Ok(fut) => match unit.attempt(fut, unit.timeout()) {
                     Some(attempt) => attempt.await,
                     None => AttemptEnd::NoRuntime,
                 },

@@ -11,9 +11,13 @@ mod dispatch;
 mod error;
 mod exec;
 mod frame;
+mod lookup;
 mod meta;
+pub mod named;
 mod resources;
 mod run;
+#[allow(dead_code)] // read by the configuration loader
+mod settings;
 pub mod signature;
 
 pub use context::{HookContext, HookContextBuilder, Status};
@@ -36,6 +40,7 @@ pub mod __private {
         HideOutput, Once, PipelineHooks, Plain, PlainFut, Probe, Retry, StepReturn,
     };
     pub use crate::meta::{Event, PipelineMeta, StepMeta, PIPELINES, STEPS};
+    pub use crate::named::{HookShape, NamedHook, HOOKS};
     pub use crate::signature::event;
     pub use crate::signature::event::EventMarker;
     pub use crate::signature::{

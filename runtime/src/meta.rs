@@ -26,8 +26,11 @@ pub enum Event {
 }
 
 impl Event {
+    /// How many events there are.
+    pub const COUNT: usize = 7;
+
     /// Every event, in declaration order.
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; Event::COUNT] = [
         Event::Start,
         Event::Success,
         Event::Failure,
@@ -48,6 +51,17 @@ impl Event {
             Event::Cancel => "on_cancel",
             Event::Finish => "on_finish",
         }
+    }
+
+    /// The event whose attribute key is `key` (`"on_failure"`).
+    pub fn from_key(key: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|e| e.key() == key)
+    }
+
+    /// `true` for the failure-type events (`on_failure`, `on_retry`,
+    /// `on_crash`), whose hooks may take the error.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Event::Failure | Event::Retry | Event::Crash)
     }
 
     pub(crate) const fn index(self) -> usize {
@@ -81,48 +95,53 @@ pub type HookNames = &'static [(Event, &'static [&'static str])];
 /// assert_eq!(meta.retries(), 2);
 /// assert_eq!(meta.hooks(hookflow::Event::Failure), ["alert"]);
 /// ```
+///
+/// The generated code builds it as a struct literal over
+/// [`StepMeta::DEFAULT`], so adding a key adds a field and nothing else.
 #[derive(Debug)]
 pub struct StepMeta {
-    name: &'static str,
-    fn_name: &'static str,
-    module_path: &'static str,
-    file: &'static str,
-    line: u32,
-    is_async: bool,
-    retries: u32,
-    retry_delay: Duration,
-    timeout: Option<Duration>,
-    hooks: HookNames,
+    #[doc(hidden)]
+    pub name: &'static str,
+    #[doc(hidden)]
+    pub fn_name: &'static str,
+    #[doc(hidden)]
+    pub module_path: &'static str,
+    #[doc(hidden)]
+    pub file: &'static str,
+    #[doc(hidden)]
+    pub line: u32,
+    #[doc(hidden)]
+    pub is_async: bool,
+    #[doc(hidden)]
+    pub retries: u32,
+    /// The attribute has `retries` (even `0`): its arguments are cloned per
+    /// attempt, so a configuration file may change the count.
+    #[doc(hidden)]
+    pub retryable: bool,
+    #[doc(hidden)]
+    pub retry_delay: Duration,
+    #[doc(hidden)]
+    pub timeout: Option<Duration>,
+    #[doc(hidden)]
+    pub hooks: HookNames,
 }
 
 impl StepMeta {
+    /// Every key at its default: what the generated literal starts from.
     #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
-    pub const fn __new(
-        name: &'static str,
-        fn_name: &'static str,
-        module_path: &'static str,
-        file: &'static str,
-        line: u32,
-        is_async: bool,
-        retries: u32,
-        retry_delay: Duration,
-        timeout: Option<Duration>,
-        hooks: HookNames,
-    ) -> Self {
-        StepMeta {
-            name,
-            fn_name,
-            module_path,
-            file,
-            line,
-            is_async,
-            retries,
-            retry_delay,
-            timeout,
-            hooks,
-        }
-    }
+    pub const DEFAULT: StepMeta = StepMeta {
+        name: "",
+        fn_name: "",
+        module_path: "",
+        file: "",
+        line: 0,
+        is_async: false,
+        retries: 0,
+        retryable: false,
+        retry_delay: Duration::ZERO,
+        timeout: None,
+        hooks: &[],
+    };
 
     /// The display name (`name = ".."`, or the function's name).
     pub fn name(&self) -> &'static str {
@@ -152,6 +171,13 @@ impl StepMeta {
     /// `true` for an `async fn` step.
     pub fn is_async(&self) -> bool {
         self.is_async
+    }
+
+    /// `true` when the attribute has `retries` (even `0`): the arguments
+    /// are cloned per attempt, and a configuration file may change the
+    /// count.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
     }
 
     /// Extra attempts after the first.
@@ -186,43 +212,45 @@ impl StepMeta {
     }
 }
 
-/// The static description of a `#[pipeline]` function.
+/// The static description of a `#[pipeline]` function (a struct literal
+/// over [`PipelineMeta::DEFAULT`] in the generated code).
 #[derive(Debug)]
 pub struct PipelineMeta {
-    name: &'static str,
-    fn_name: &'static str,
-    module_path: &'static str,
-    file: &'static str,
-    line: u32,
-    is_async: bool,
-    hooks: HookNames,
-    step_defaults: HookNames,
+    #[doc(hidden)]
+    pub name: &'static str,
+    #[doc(hidden)]
+    pub fn_name: &'static str,
+    #[doc(hidden)]
+    pub module_path: &'static str,
+    #[doc(hidden)]
+    pub file: &'static str,
+    #[doc(hidden)]
+    pub line: u32,
+    #[doc(hidden)]
+    pub is_async: bool,
+    /// `#[pipeline(durable)]`.
+    #[doc(hidden)]
+    pub durable: bool,
+    #[doc(hidden)]
+    pub hooks: HookNames,
+    #[doc(hidden)]
+    pub step_defaults: HookNames,
 }
 
 impl PipelineMeta {
+    /// Every key at its default: what the generated literal starts from.
     #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
-    pub const fn __new(
-        name: &'static str,
-        fn_name: &'static str,
-        module_path: &'static str,
-        file: &'static str,
-        line: u32,
-        is_async: bool,
-        hooks: HookNames,
-        step_defaults: HookNames,
-    ) -> Self {
-        PipelineMeta {
-            name,
-            fn_name,
-            module_path,
-            file,
-            line,
-            is_async,
-            hooks,
-            step_defaults,
-        }
-    }
+    pub const DEFAULT: PipelineMeta = PipelineMeta {
+        name: "",
+        fn_name: "",
+        module_path: "",
+        file: "",
+        line: 0,
+        is_async: false,
+        durable: false,
+        hooks: &[],
+        step_defaults: &[],
+    };
 
     /// The display name.
     pub fn name(&self) -> &'static str {
@@ -252,6 +280,11 @@ impl PipelineMeta {
     /// `true` for an `async fn` pipeline.
     pub fn is_async(&self) -> bool {
         self.is_async
+    }
+
+    /// `true` for `#[pipeline(durable)]`.
+    pub fn is_durable(&self) -> bool {
+        self.durable
     }
 
     /// The run's own hooks for `event`, as written.

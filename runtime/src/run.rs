@@ -13,9 +13,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::context::Status;
-use crate::dispatch::{default_hook_timeout, HookOutcome, HookSet};
+use crate::dispatch::{default_hook_timeout, HookOutcome};
 use crate::error::FailedStep;
 use crate::frame::{enter, install_seed, with_current, with_seed, Frame};
+use crate::lookup::Level;
 use crate::meta::PipelineMeta;
 use crate::resources::Resources;
 
@@ -23,7 +24,8 @@ use crate::resources::Resources;
 pub(crate) struct RunShared {
     pub(crate) run_id: Uuid,
     pub(crate) meta: &'static PipelineMeta,
-    pub(crate) defaults: &'static HookSet,
+    /// The `steps(..)` defaults of the run (attribute and configuration).
+    pub(crate) defaults: Level,
     pub(crate) resources: Arc<Resources>,
     pub(crate) token: CancellationToken,
     pub(crate) hook_timeout: Duration,
@@ -64,7 +66,7 @@ pub(crate) struct RunSeed {
 /// resources and are cancelled with it), else with defaults.
 pub(crate) fn start_run(
     meta: &'static PipelineMeta,
-    defaults: &'static HookSet,
+    defaults: Level,
     parent: Option<&Frame>,
 ) -> Arc<RunShared> {
     let parent_run = parent.and_then(|p| p.run.as_deref());
