@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use crate::dispatch::ErasedHook;
-use crate::meta::Event;
+use crate::event::Event;
+use crate::hook::ErasedHook;
 
 /// The untyped shapes a hook attached by name can have (every one may be
 /// sync or `async`, and return `()` or `Result<(), E: Display>`).

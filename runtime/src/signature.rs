@@ -19,8 +19,8 @@ use std::future::Future;
 use std::marker::PhantomData;
 
 use crate::context::HookContext;
-use crate::dispatch::{ErasedHook, HookCall};
 use crate::error::StepError;
+use crate::hook::{ErasedHook, HookCall};
 
 /// What a hook may return: `()` or `Result<(), E>` with `E: Display`.
 #[diagnostic::on_unimplemented(
@@ -65,7 +65,7 @@ impl<E: Into<anyhow::Error>> StepErrorType for E {
 /// Marker types naming the events in compile errors.
 #[allow(non_camel_case_types)]
 pub mod event {
-    use crate::meta::Event;
+    use crate::event::Event;
 
     /// Names an event at the type level.
     pub trait EventMarker {
