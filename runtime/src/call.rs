@@ -82,6 +82,8 @@ fn invoke<'a>(hook: &ErasedHook, ctx: &'a HookContext) -> std::thread::Result<Ho
 pub(crate) fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
     let call = invoke(hook, ctx);
     if let Ok(HookCall::Ready(Ok(()))) = call {
+        // Nothing in it to drop.
+        std::mem::forget(call);
         record::hook_ok(frame, hook, event);
         return;
     }

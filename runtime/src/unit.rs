@@ -252,7 +252,28 @@ impl Unit {
     #[inline(never)]
     fn fire_sync_slow(&self, event: Event, error: Option<&StepError>) {
         let ctx = self.context(error);
-        call::fire_sync(&mut Plan::event(self.hooks, event), &ctx, &self.frame);
+        self.walk_sync(Plan::event(self.hooks, event), &[event], &ctx);
+    }
+
+    /// Fires `events`' hooks in order from sync code, walking the lists
+    /// directly (the lean path); at the first async hook, which sync code
+    /// cannot await, the rest of `plan` (the same hooks, as a plan) goes to
+    /// the hook thread.
+    #[inline]
+    fn walk_sync(&self, plan: Plan, events: &[Event], ctx: &HookContext) {
+        let mut called = 0;
+        for &event in events {
+            for hook in self.hooks.get(event) {
+                if hook.is_async() {
+                    let mut rest = plan;
+                    rest.pass(called);
+                    call::detach(rest.drain(), ctx, &self.frame);
+                    return;
+                }
+                call::call_sync(hook, event, ctx, &self.frame);
+                called += 1;
+            }
+        }
     }
 
     /// Ends the call from sync code: records the terminal state and fires
@@ -265,15 +286,23 @@ impl Unit {
         output: Option<OutputPtr>,
     ) {
         let finished = self.reach(status, error);
-        if self.hooks.any(Event::terminal(status)) {
-            self.finish_sync(
-                Plan::terminal(self.hooks, status),
-                status,
-                error,
-                finished,
-                output,
-            );
+        let events = Event::terminal(status);
+        if self.hooks.any(events) {
+            self.fire_terminal_sync(status, events, error, finished, output);
         }
+    }
+
+    #[inline(never)]
+    fn fire_terminal_sync(
+        &self,
+        status: Status,
+        events: &'static [Event],
+        error: Option<&StepError>,
+        finished: Stamp,
+        output: Option<OutputPtr>,
+    ) {
+        let ctx = self.terminal_context(status, error, finished, output);
+        self.walk_sync(Plan::terminal(self.hooks, status), events, &ctx);
     }
 
     /// Fires what is left of `plan` from sync code.
