@@ -312,6 +312,8 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         #vis #sig {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::STEPS)]
             #[linkme(crate = ::hookflow::__private::linkme)]
+            // `..DEFAULT` keeps the expansion valid when the description grows.
+            #[allow(clippy::needless_update)]
             static __HOOKFLOW_STEP: ::hookflow::__private::StepMeta = ::hookflow::__private::StepMeta {
                 name: #name,
                 fn_name: #fn_name,
@@ -373,6 +375,8 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
         #vis #sig {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::PIPELINES)]
             #[linkme(crate = ::hookflow::__private::linkme)]
+            // `..DEFAULT` keeps the expansion valid when the description grows.
+            #[allow(clippy::needless_update)]
             static __HOOKFLOW_PIPELINE: ::hookflow::__private::PipelineMeta = ::hookflow::__private::PipelineMeta {
                 name: #name,
                 fn_name: #fn_name,
