@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use crate::context::HookContext;
 use crate::error::panic_message;
 use crate::event::Event;
-use crate::frame::{enter, enter_hook, Frame};
+use crate::frame::{enter, enter_hook, Frame, RunRef, Scope};
 use crate::hook::{ErasedHook, HookCall, HookFuture};
+use crate::named::NamedHook;
 use crate::outcome::HookStatus;
 use crate::record;
 use crate::run_state::RunShared;
@@ -367,5 +368,23 @@ pub(crate) fn fire_sync(plan: &mut crate::plan::Plan, ctx: &HookContext, frame: 
         }
         plan.next();
         call_sync(hook, event, ctx, frame);
+    }
+}
+
+impl NamedHook {
+    /// Builds an instance, as configuration does, and fires it for `event`
+    /// with `ctx`, isolated like every hook call (an error or a panic is
+    /// reported, not propagated); an `async` hook is awaited on this thread.
+    /// Not public API: it lets tests call a registered hook. Each call leaks
+    /// one instance.
+    #[doc(hidden)]
+    pub fn __fire(&self, event: Event, ctx: &HookContext) {
+        let hook: &'static ErasedHook = Box::leak(Box::new(self.instantiate(self.path())));
+        let frame = Frame::new(Scope::Task, RunRef::None, 1, tracing::Span::none());
+        if self.is_async() {
+            futures_executor::block_on(call_async(hook, event, ctx, &frame));
+        } else {
+            call_sync(hook, event, ctx, &frame);
+        }
     }
 }
