@@ -299,23 +299,25 @@ impl Core {
     fn terminate(&mut self, status: Status, error: Option<StepError>, output: Option<OutputPtr>) {
         let unit = self.unit.as_ref().expect("the unit exists once polled");
         let finished = unit.reach(status, error.as_ref());
-        let mut plan = Plan::terminal(unit.hooks, status);
+        let events = Event::terminal(status);
         self.output = output;
-        if plan.is_done() {
+        if !unit.hooks.any(events) {
+            self.terminal = Some(Terminal { error });
+            self.state = State::Done;
+            return;
+        }
+        if unit.hooks.all_sync(events) {
+            // Sync hooks only: nothing to await, fired in place.
+            let _entered = enter(&unit.frame);
+            unit.fire_terminal_sync(status, events, error.as_ref(), finished, output);
             self.terminal = Some(Terminal { error });
             self.state = State::Done;
             return;
         }
         let ctx = unit.terminal_context(status, error.as_ref(), finished, output);
+        let plan = Plan::terminal(unit.hooks, status);
         self.terminal = Some(Terminal { error });
-        if plan.rest_is_sync() {
-            // Sync hooks only: nothing to await.
-            let _entered = enter(&unit.frame);
-            call::fire_sync(&mut plan, &ctx, &unit.frame);
-            self.state = State::Done;
-        } else {
-            self.fire(Phase::Terminal, plan, ctx);
-        }
+        self.fire(Phase::Terminal, plan, ctx);
     }
 
     /// The call's error, once done (`Ok` on success).

@@ -85,6 +85,18 @@ impl Lookup {
         !self.get(event).is_empty()
     }
 
+    /// `true` when no hook of `events` is async.
+    #[inline]
+    pub(crate) fn all_sync(&self, events: &[Event]) -> bool {
+        if self.attr_only() {
+            let mask = events.iter().fold(0u8, |m, e| m | 1 << e.index());
+            return self.own.attr.asyncs() & mask == 0;
+        }
+        events
+            .iter()
+            .all(|&ev| self.get(ev).iter().all(|h| !h.is_async()))
+    }
+
     /// `true` when some hook fires for one of `events`.
     #[inline]
     pub(crate) fn any(&self, events: &[Event]) -> bool {
