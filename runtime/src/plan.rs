@@ -36,11 +36,6 @@ impl Plan {
         Plan::of(lookup, Event::terminal(status))
     }
 
-    /// A plan with nothing left.
-    pub(crate) fn empty() -> Plan {
-        Plan::of(Lookup::none(), &[])
-    }
-
     #[inline]
     fn of(lookup: Lookup, events: &'static [Event]) -> Plan {
         let list = match events.first() {
