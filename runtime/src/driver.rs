@@ -218,7 +218,8 @@ impl Core {
             // SAFETY: `f.ctx` lives in the boxed `Firing` (a stable address),
             // which is dropped only after `f.awaiting` (field order; `fired`
             // drops the whole box).
-            if let Started::Pending(a) = unsafe { call::start_async(hook, event, &f.ctx, &unit.frame) }
+            if let Started::Pending(a) =
+                unsafe { call::start_async(hook, event, &f.ctx, &unit.frame) }
             {
                 f.awaiting = Some(a);
             }
@@ -310,7 +311,7 @@ impl Core {
         let unit = self.unit.as_ref().expect("the unit exists once polled");
         let finished = unit.reach(status, error.as_ref());
         let events = Event::terminal(status);
-        if !unit.hooks.any(events) {
+        if !unit.hooks.any_terminal(status) {
             self.error = error;
             self.state = State::Done;
             return;

@@ -216,6 +216,7 @@ impl Unit {
     }
 
     /// The context for the terminal hooks.
+    #[inline(always)]
     pub(crate) fn terminal_context(
         &self,
         status: Status,
@@ -235,6 +236,7 @@ impl Unit {
     }
 
     /// Records the terminal state: from here on, only its hooks remain.
+    #[inline(always)]
     pub(crate) fn reach(&self, status: Status, error: Option<&StepError>) -> Stamp {
         let finished = Stamp::now();
         record::terminal(&self.frame, status, error, self.in_run);
@@ -286,9 +288,8 @@ impl Unit {
         output: Option<OutputPtr>,
     ) {
         let finished = self.reach(status, error);
-        let events = Event::terminal(status);
-        if self.hooks.any(events) {
-            self.fire_terminal_sync(status, events, error, finished, output);
+        if self.hooks.any_terminal(status) {
+            self.fire_terminal_sync(status, Event::terminal(status), error, finished, output);
         }
     }
 
