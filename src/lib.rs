@@ -306,6 +306,10 @@ pub use hookflow_runtime::{
     Run, RunReport, Status, StepError, StepMeta,
 };
 
+pub use hookflow_runtime::{alert, hooks, secret};
+#[cfg(feature = "config")]
+pub use hookflow_runtime::template;
+
 /// The common names: `use hookflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{

@@ -6,19 +6,26 @@
 
 #![warn(missing_docs)]
 
+pub mod alert;
 mod context;
 mod dispatch;
 mod error;
 mod exec;
 mod frame;
+pub mod hooks;
 mod lookup;
 mod meta;
 pub mod named;
 mod resources;
 mod run;
+pub mod secret;
 #[allow(dead_code)] // read by the configuration loader
 mod settings;
 pub mod signature;
+#[cfg(feature = "config")]
+pub mod template;
+#[cfg(feature = "config")]
+mod vars;
 
 pub use context::{HookContext, HookContextBuilder, Status};
 pub use dispatch::{
