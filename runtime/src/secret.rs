@@ -25,9 +25,10 @@
 //! assert_eq!(secret::redact("nothing to hide"), "nothing to hide");
 //! ```
 //!
-//! Every non-empty value is matched exactly as registered, and in its
-//! JSON-escaped form when that differs (a server echoing a request body).
-//! Very short values would blank out ordinary text: keep secrets long.
+//! Every value is matched exactly as registered, and in its JSON-escaped
+//! form when that differs (a server echoing a request body). Values shorter
+//! than [`MIN_LEN`] bytes are not matched: they would blank out ordinary
+//! text (a one-letter header value), and are no secret worth the name.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,8 +44,11 @@ struct Known {
 static KNOWN: RwLock<Vec<Known>> = RwLock::new(Vec::new());
 static ANY: AtomicBool = AtomicBool::new(false);
 
+/// The shortest value [`redact`] replaces.
+pub const MIN_LEN: usize = 6;
+
 fn add(value: &str, marker: String) {
-    if value.is_empty() {
+    if value.len() < MIN_LEN {
         return;
     }
     let mut known = KNOWN.write().unwrap_or_else(|p| p.into_inner());
@@ -85,7 +89,7 @@ fn json_escaped(value: &str) -> String {
 }
 
 /// Makes `value` a known secret: from now on [`redact`] replaces it by
-/// `[redacted]`. Empty values are ignored.
+/// `[redacted]`. Values shorter than [`MIN_LEN`] are ignored.
 pub fn register(value: &str) {
     add(value, "[redacted]".to_owned());
 }
@@ -272,8 +276,9 @@ mod tests {
     }
 
     #[test]
-    fn empty_values_are_not_secrets() {
+    fn short_values_are_not_matched() {
         register("");
+        register("plain");
         assert_eq!(redact("plain text"), "plain text");
         assert!(matches!(redact("plain text"), Cow::Borrowed(_)));
     }

@@ -19,7 +19,8 @@
 //!
 //! Rendering is strict: an undefined value is an error, never an empty
 //! string. A variable without a value (`hook.step_name` in a pipeline's own
-//! hook, `hook.error_message` on success) renders as nothing. Errors never
+//! hook, `hook.error_message` on success) renders as nothing; booleans
+//! render as `true` / `false`. Errors never
 //! hold a secret's value: their text passes through
 //! [`redact`](crate::secret::redact).
 //!
@@ -45,7 +46,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
-use minijinja::value::Serde;
+use minijinja::value::{Serde, ValueKind};
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use crate::context::HookContext;
@@ -75,6 +76,10 @@ impl Template {
         env.set_formatter(|out, state, value| {
             if value.is_none() {
                 Ok(())
+            } else if value.kind() == ValueKind::Bool {
+                // `true` / `false`, as in Rust and JSON (not `True`).
+                let text = if value.is_true() { "true" } else { "false" };
+                out.write_str(text).map_err(minijinja::Error::from)
             } else {
                 minijinja::escape_formatter(out, state, value)
             }
