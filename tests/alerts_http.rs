@@ -244,3 +244,68 @@ fn a_url_that_is_not_http_is_a_config_error() {
     assert_eq!(err.kind(), AlertErrorKind::Config);
     assert!(err.to_string().contains("`bad header` is not a valid header name"), "{err}");
 }
+
+mod in_steps {
+    use super::*;
+    use hookflow::alert::DefaultAlerter;
+    use hookflow::{hooks, pipeline, step, HookStatus, Run};
+
+    #[step(on_failure = hooks::alert_on_failure())]
+    async fn http_async_load() -> anyhow::Result<()> {
+        anyhow::bail!("disk <full>")
+    }
+
+    #[pipeline]
+    async fn http_async_pipeline() -> Result<(), StepError> {
+        http_async_load().await
+    }
+
+    #[tokio::test]
+    async fn an_async_step_awaits_its_slack_alert_before_returning() {
+        let server = Receiver::always(Reply::ok());
+        let slack = SlackAlerter::with_options(server.url("/hook"), fast()).unwrap();
+        let report = Run::new()
+            .resource(DefaultAlerter::new(slack))
+            .execute_async(http_async_pipeline())
+            .await;
+        assert!(report.output().is_err());
+        // Delivered already: no waiting for detached hooks.
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1);
+        let text = requests[0].json()["text"].as_str().unwrap().to_owned();
+        assert!(
+            text.starts_with("step `http_async_load` failed (error): disk &lt;full&gt;\nattempt 1/1 · pipeline `http_async_pipeline`"),
+            "{text}"
+        );
+        assert!(report.hook_outcomes().iter().all(|o| o.status() == &HookStatus::Ok));
+    }
+
+    #[step(on_failure = hooks::alert_on_failure())]
+    fn http_sync_load() -> anyhow::Result<u32> {
+        anyhow::bail!("sync failure")
+    }
+
+    #[pipeline]
+    fn http_sync_pipeline() -> Result<u32, StepError> {
+        http_sync_load()
+    }
+
+    #[test]
+    fn a_sync_step_delivers_from_the_hook_thread_and_a_404_is_recorded() {
+        let server = Receiver::always(Reply::status(404).body("no_service"));
+        let discord = DiscordAlerter::with_options(server.url("/hook"), fast()).unwrap();
+        let report = Run::new()
+            .resource(DefaultAlerter::new(discord))
+            .execute(http_sync_pipeline);
+        let err = report.output().as_ref().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Error, "the outcome is the step's own");
+        assert!(hookflow::wait_for_detached_hooks(Duration::from_secs(10)));
+        assert_eq!(server.count(), 1, "a 404 is not retried");
+        let failures = report.hook_failures();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(
+            failures[0].status(),
+            &HookStatus::Failed("discord: HTTP 404 Not Found: no_service after 1 attempt".into())
+        );
+    }
+}
