@@ -306,9 +306,9 @@ pub use hookflow_runtime::{
     Run, RunReport, Status, StepError, StepMeta,
 };
 
-pub use hookflow_runtime::{alert, hooks, secret};
 #[cfg(feature = "config")]
 pub use hookflow_runtime::template;
+pub use hookflow_runtime::{alert, hooks, secret};
 
 /// The common names: `use hookflow::prelude::*;`.
 pub mod prelude {

@@ -29,7 +29,11 @@ async fn a_failed_async_step_posts_the_default_message_once() {
         .await;
     let err = report.output().as_ref().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
-    assert!(err.message().starts_with("step `alert_load` failed: disk full"), "{err}");
+    assert!(
+        err.message()
+            .starts_with("step `alert_load` failed: disk full"),
+        "{err}"
+    );
 
     let alerts = recorder.alerts();
     assert_eq!(alerts.len(), 1);
@@ -41,7 +45,9 @@ async fn a_failed_async_step_posts_the_default_message_once() {
     let (first, rest) = message.split_once('\n').unwrap();
     assert_eq!(first, "step `alert_load` failed (error): disk full");
     assert!(
-        rest.starts_with(&format!("attempt 1/1 · pipeline `alert_nightly` · run {run_id} · took ")),
+        rest.starts_with(&format!(
+            "attempt 1/1 · pipeline `alert_nightly` · run {run_id} · took "
+        )),
         "{rest}"
     );
     let outcome = report
@@ -73,7 +79,11 @@ async fn alert_on_success_posts_on_success_and_alert_on_failure_does_not() {
     assert_eq!(*report.output().as_ref().unwrap(), 3);
     let messages = recorder.messages();
     assert_eq!(messages.len(), 1, "{messages:?}");
-    assert!(messages[0].starts_with("step `alert_fine` completed\n"), "{}", messages[0]);
+    assert!(
+        messages[0].starts_with("step `alert_fine` completed\n"),
+        "{}",
+        messages[0]
+    );
     let statuses: Vec<HookStatus> = report
         .hook_outcomes()
         .into_iter()
@@ -105,7 +115,11 @@ async fn a_failed_delivery_is_a_recorded_hook_failure_and_changes_no_outcome() {
         .await;
     let err = report.output().as_ref().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
-    assert!(err.message().starts_with("step `alert_undeliverable` failed: bad input"), "{err}");
+    assert!(
+        err.message()
+            .starts_with("step `alert_undeliverable` failed: bad input"),
+        "{err}"
+    );
     assert_eq!(recorder.len(), 1, "the delivery was attempted");
     let failures = report.hook_failures();
     assert_eq!(failures.len(), 1);
@@ -138,7 +152,10 @@ async fn without_an_alerter_the_hook_is_skipped_with_a_warning() {
     let report = Run::new()
         .execute_async(alert_without_alerter_pipeline())
         .await;
-    assert_eq!(report.output().as_ref().unwrap_err().kind(), ErrorKind::Error);
+    assert_eq!(
+        report.output().as_ref().unwrap_err().kind(),
+        ErrorKind::Error
+    );
     let outcome = report
         .hook_outcomes()
         .into_iter()
@@ -187,7 +204,10 @@ fn a_pipeline_failure_alert_lists_its_failed_steps_in_one_message() {
     assert_eq!(alerts[0].step(), None);
     assert_eq!(alerts[0].failed_steps(), ["alert_part_a", "alert_part_b"]);
     let message = alerts[0].message();
-    assert!(message.starts_with("pipeline `alert_two_failures` failed (error): two steps failed\n"), "{message}");
+    assert!(
+        message.starts_with("pipeline `alert_two_failures` failed (error): two steps failed\n"),
+        "{message}"
+    );
     assert!(message.ends_with(
         "failed steps (2):\n- `alert_part_a` (error): a broke\n- `alert_part_b` (panic): b panicked"
     ), "{message}");
@@ -235,7 +255,9 @@ async fn via_posts_through_the_given_alerter_outside_any_run() {
     let alerts = direct_recorder().alerts();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].pipeline(), None);
-    assert!(alerts[0].message().starts_with("step `alert_direct` failed (error): no pipeline here\nattempt 1/1 · took "));
+    assert!(alerts[0]
+        .message()
+        .starts_with("step `alert_direct` failed (error): no pipeline here\nattempt 1/1 · took "));
 }
 
 #[cfg(feature = "config")]
@@ -244,8 +266,10 @@ mod templated {
     use hookflow::template::Template;
 
     fn template() -> Template {
-        Template::compile("Deploy {{ hook.step_name }} FAILED: {{ hook.error_message }} (try {{ hook.attempt }})")
-            .unwrap()
+        Template::compile(
+            "Deploy {{ hook.step_name }} FAILED: {{ hook.error_message }} (try {{ hook.attempt }})",
+        )
+        .unwrap()
     }
 
     #[step(retries = 1, on_failure = hooks::alert_on_failure().template(template()))]
@@ -265,6 +289,9 @@ mod templated {
             .resource(DefaultAlerter::new(recorder.clone()))
             .execute_async(alert_templated_pipeline())
             .await;
-        assert_eq!(recorder.messages(), ["Deploy alert_templated FAILED: exit code 2 (try 2)"]);
+        assert_eq!(
+            recorder.messages(),
+            ["Deploy alert_templated FAILED: exit code 2 (try 2)"]
+        );
     }
 }

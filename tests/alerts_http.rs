@@ -106,16 +106,34 @@ async fn webhook_posts_every_hook_variable_and_the_message_with_headers() {
         .error(StepError::manual("nightly", ErrorKind::Panic, "boom"))
         .failed_step(FailedStep::new("load", "disk full", ErrorKind::Error))
         .build();
-    hook.deliver(&Alert::new("nightly failed", &ctx)).await.unwrap();
+    hook.deliver(&Alert::new("nightly failed", &ctx))
+        .await
+        .unwrap();
     let r = &server.requests()[0];
     assert_eq!(r.headers["authorization"], "Bearer webhook-test-token-1");
     assert_eq!(r.headers["x-team"], "data");
     let body = r.json();
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut expected = vec![
-        "step_name", "pipeline", "run_id", "status", "is_success", "error_message",
-        "error_kind", "attempt", "max_attempts", "started_at", "completed_at",
-        "duration_secs", "failed_steps", "message",
+        "step_name",
+        "pipeline",
+        "run_id",
+        "status",
+        "is_success",
+        "error_message",
+        "error_kind",
+        "attempt",
+        "max_attempts",
+        "started_at",
+        "completed_at",
+        "duration_secs",
+        "failed_steps",
+        "message",
     ];
     expected.sort_unstable();
     let mut keys_sorted = keys.clone();
@@ -138,7 +156,13 @@ async fn webhook_posts_every_hook_variable_and_the_message_with_headers() {
 
 #[tokio::test]
 async fn retries_500_then_delivers() {
-    let server = Receiver::start(|n, _| if n < 2 { Reply::status(500) } else { Reply::ok() });
+    let server = Receiver::start(|n, _| {
+        if n < 2 {
+            Reply::status(500)
+        } else {
+            Reply::ok()
+        }
+    });
     let slack = SlackAlerter::with_options(server.url("/hook"), fast()).unwrap();
     let ctx = failed_ctx();
     slack.deliver(&Alert::new("m", &ctx)).await.unwrap();
@@ -159,14 +183,20 @@ async fn retries_429_after_the_time_retry_after_asks_for() {
     let started = Instant::now();
     slack.deliver(&Alert::new("m", &ctx)).await.unwrap();
     assert_eq!(server.count(), 2);
-    assert!(started.elapsed() >= Duration::from_millis(950), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn discord_429_retry_after_in_the_body_is_honoured() {
     let server = Receiver::start(|n, _| {
         if n == 0 {
-            Reply::status(429).body(r#"{"message":"You are being rate limited.","retry_after":0.4,"global":false}"#)
+            Reply::status(429).body(
+                r#"{"message":"You are being rate limited.","retry_after":0.4,"global":false}"#,
+            )
         } else {
             Reply::status(204)
         }
@@ -176,7 +206,11 @@ async fn discord_429_retry_after_in_the_body_is_honoured() {
     let started = Instant::now();
     discord.deliver(&Alert::new("m", &ctx)).await.unwrap();
     assert_eq!(server.count(), 2);
-    assert!(started.elapsed() >= Duration::from_millis(380), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(380),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -197,7 +231,10 @@ async fn a_404_is_final_and_reported_with_an_excerpt_of_the_answer() {
 async fn persistent_5xx_gives_up_after_the_retries() {
     let server = Receiver::always(Reply::status(503));
     let options = fast().retries(2);
-    let hook = WebhookAlerter::builder(server.url("/x")).options(options).build().unwrap();
+    let hook = WebhookAlerter::builder(server.url("/x"))
+        .options(options)
+        .build()
+        .unwrap();
     let ctx = failed_ctx();
     let err = hook.deliver(&Alert::new("m", &ctx)).await.unwrap_err();
     assert_eq!(server.count(), 3);
@@ -227,7 +264,10 @@ async fn an_unreachable_server_is_a_connect_error_after_retries() {
     let ctx = failed_ctx();
     let err = discord.deliver(&Alert::new("m", &ctx)).await.unwrap_err();
     assert_eq!(err.kind(), AlertErrorKind::Connect);
-    assert!(err.to_string().starts_with("discord: could not connect"), "{err}");
+    assert!(
+        err.to_string().starts_with("discord: could not connect"),
+        "{err}"
+    );
     assert!(err.to_string().ends_with("after 2 attempts"), "{err}");
     assert!(!err.to_string().contains(&addr.port().to_string()), "{err}");
 }
@@ -242,7 +282,11 @@ fn a_url_that_is_not_http_is_a_config_error() {
         .build()
         .unwrap_err();
     assert_eq!(err.kind(), AlertErrorKind::Config);
-    assert!(err.to_string().contains("`bad header` is not a valid header name"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("`bad header` is not a valid header name"),
+        "{err}"
+    );
 }
 
 mod in_steps {
@@ -277,7 +321,10 @@ mod in_steps {
             text.starts_with("step `http_async_load` failed (error): disk &lt;full&gt;\nattempt 1/1 · pipeline `http_async_pipeline`"),
             "{text}"
         );
-        assert!(report.hook_outcomes().iter().all(|o| o.status() == &HookStatus::Ok));
+        assert!(report
+            .hook_outcomes()
+            .iter()
+            .all(|o| o.status() == &HookStatus::Ok));
     }
 
     #[step(on_failure = hooks::alert_on_failure())]
@@ -298,7 +345,11 @@ mod in_steps {
             .resource(DefaultAlerter::new(discord))
             .execute(http_sync_pipeline);
         let err = report.output().as_ref().unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Error, "the outcome is the step's own");
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Error,
+            "the outcome is the step's own"
+        );
         assert!(hookflow::wait_for_detached_hooks(Duration::from_secs(10)));
         assert_eq!(server.count(), 1, "a 404 is not retried");
         let failures = report.hook_failures();

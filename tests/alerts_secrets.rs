@@ -39,7 +39,12 @@ fn fast() -> HttpOptions {
 /// the body it got.
 fn echoing_server() -> Receiver {
     Receiver::start(|n, r| {
-        let echo = format!("path={} auth={:?} body={}", r.path, r.headers.get("authorization"), r.body);
+        let echo = format!(
+            "path={} auth={:?} body={}",
+            r.path,
+            r.headers.get("authorization"),
+            r.body
+        );
         Reply::status(if n < 2 { 500 } else { 400 }).body(echo)
     })
 }
@@ -47,9 +52,15 @@ fn echoing_server() -> Receiver {
 fn leak_alerter(server: &Receiver) -> WebhookAlerter {
     // Reading the token makes it a known secret; the URL holding it is one too.
     let _token = Secret::from_env("HOOKFLOW_LEAK_URL_TOKEN").unwrap();
-    let url = Secret::new("HOOKFLOW_LEAK_URL", server.url(&format!("/hooks/{URL_TOKEN}")));
+    let url = Secret::new(
+        "HOOKFLOW_LEAK_URL",
+        server.url(&format!("/hooks/{URL_TOKEN}")),
+    );
     WebhookAlerter::builder(url)
-        .header("Authorization", Secret::from_env("HOOKFLOW_LEAK_HEADER_TOKEN").unwrap())
+        .header(
+            "Authorization",
+            Secret::from_env("HOOKFLOW_LEAK_HEADER_TOKEN").unwrap(),
+        )
         .options(fast())
         .build()
         .unwrap()
@@ -57,7 +68,8 @@ fn leak_alerter(server: &Receiver) -> WebhookAlerter {
 
 fn leaky_template() -> Template {
     set_secrets();
-    Template::compile("{{ hook.step_name }} failed; echo {{ secret.HOOKFLOW_LEAK_MESSAGE_TOKEN }}").unwrap()
+    Template::compile("{{ hook.step_name }} failed; echo {{ secret.HOOKFLOW_LEAK_MESSAGE_TOKEN }}")
+        .unwrap()
 }
 
 #[step(on_failure = [hooks::alert_on_failure().template(leaky_template()), hooks::log()])]
@@ -94,9 +106,20 @@ async fn a_secret_echoed_by_a_template_and_a_server_reaches_no_log_record_or_err
     let HookStatus::Failed(text) = failures[0].status() else {
         panic!("{:?}", failures[0].status());
     };
-    assert!(text.starts_with("webhook: HTTP 400 Bad Request: path=/hooks/[secret HOOKFLOW_LEAK_URL_TOKEN]"), "{text}");
-    assert!(text.contains("[secret HOOKFLOW_LEAK_MESSAGE_TOKEN]"), "{text}");
-    assert!(text.contains("[secret HOOKFLOW_LEAK_HEADER_TOKEN]"), "{text}");
+    assert!(
+        text.starts_with(
+            "webhook: HTTP 400 Bad Request: path=/hooks/[secret HOOKFLOW_LEAK_URL_TOKEN]"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("[secret HOOKFLOW_LEAK_MESSAGE_TOKEN]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[secret HOOKFLOW_LEAK_HEADER_TOKEN]"),
+        "{text}"
+    );
     assert_no_secret("the hook outcome", &format!("{:?}", report.hook_outcomes()));
     assert_no_secret("the run's output", &format!("{:?}", report.output()));
     assert_no_secret("the alerter's Debug", &format!("{alerter:?}"));
@@ -118,10 +141,16 @@ async fn an_unreachable_url_holding_a_secret_is_not_shown() {
     capture_logs();
     set_secrets();
     let url = format!("http://{}/hooks/{URL_TOKEN}", closed_port());
-    let alerter = WebhookAlerter::builder(url.as_str()).options(fast()).build().unwrap();
+    let alerter = WebhookAlerter::builder(url.as_str())
+        .options(fast())
+        .build()
+        .unwrap();
     let ctx = HookContext::builder().step("leak_unreachable").build();
     let err = alerter.deliver(&Alert::new("m", &ctx)).await.unwrap_err();
-    assert!(err.to_string().starts_with("webhook: could not connect"), "{err}");
+    assert!(
+        err.to_string().starts_with("webhook: could not connect"),
+        "{err}"
+    );
     assert_no_secret("the error", &err.to_string());
     assert_no_secret("the error's Debug", &format!("{err:?}"));
     assert!(!err.to_string().contains(&url));

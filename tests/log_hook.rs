@@ -98,10 +98,17 @@ async fn a_retried_attempt_is_a_warning_and_the_success_an_info() {
     assert_eq!(events[0].field("status"), Some("running"));
     assert_eq!(events[0].field("attempt"), Some("1"));
     assert_eq!(events[0].field("error"), Some("first attempt fails"));
-    assert_eq!(events[0].field("message"), Some("step attempt failed; retrying"));
+    assert_eq!(
+        events[0].field("message"),
+        Some("step attempt failed; retrying")
+    );
     assert_eq!(events[1].level, Level::INFO);
     assert_eq!(events[1].field("attempt"), Some("2"));
-    assert_eq!(events[1].field("pipeline"), None, "called outside a pipeline");
+    assert_eq!(
+        events[1].field("pipeline"),
+        None,
+        "called outside a pipeline"
+    );
 }
 
 #[pipeline(on_failure = hooks::log())]

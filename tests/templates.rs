@@ -10,7 +10,11 @@ fn failed() -> HookContext {
         .step("load")
         .pipeline("nightly")
         .status(Status::Failed)
-        .error(StepError::manual("load", ErrorKind::Timeout, "timed out after 2s"))
+        .error(StepError::manual(
+            "load",
+            ErrorKind::Timeout,
+            "timed out after 2s",
+        ))
         .attempt(3)
         .max_attempts(3)
         .build()
@@ -56,8 +60,13 @@ fn renders_failed_steps_and_timestamps() {
 
 #[test]
 fn a_value_that_is_absent_renders_as_nothing() {
-    let ctx = HookContext::builder().pipeline("nightly").status(Status::Completed).build();
-    let t = Template::compile("[{{ hook.step_name }}][{{ hook.error_message }}] {{ hook.pipeline }}").unwrap();
+    let ctx = HookContext::builder()
+        .pipeline("nightly")
+        .status(Status::Completed)
+        .build();
+    let t =
+        Template::compile("[{{ hook.step_name }}][{{ hook.error_message }}] {{ hook.pipeline }}")
+            .unwrap();
     assert_eq!(t.render(&ctx).unwrap(), "[][] nightly");
 }
 
@@ -76,7 +85,10 @@ fn an_unknown_hook_variable_names_the_closest_one_and_its_place() {
         "unknown variable `hook.stpe_name`; did you mean `hook.step_name`?"
     );
     assert_eq!(errors[1].suggestion(), Some("hook.error_message"));
-    assert_eq!(errors[1].offset(), Some(source.find("error_mesage").unwrap()));
+    assert_eq!(
+        errors[1].offset(),
+        Some(source.find("error_mesage").unwrap())
+    );
 }
 
 #[test]
@@ -87,7 +99,13 @@ fn an_unknown_top_level_name_is_reported() {
     assert_eq!(errors[0].suggestion(), Some("hook"));
     assert_eq!(errors[0].offset(), Some(3));
     assert_eq!(errors[1].suggestion(), None);
-    assert!(errors[1].message().contains("the variables are `hook.NAME`"), "{}", errors[1]);
+    assert!(
+        errors[1]
+            .message()
+            .contains("the variables are `hook.NAME`"),
+        "{}",
+        errors[1]
+    );
 }
 
 #[test]
@@ -114,7 +132,10 @@ fn an_unset_secret_names_the_variable() {
 fn a_set_secret_renders_and_is_listed() {
     std::env::set_var("HOOKFLOW_TEST_TEMPLATE_SECRET", "tmpl-secret-value-42");
     let t = Template::compile("token={{ secret.HOOKFLOW_TEST_TEMPLATE_SECRET }}").unwrap();
-    assert_eq!(t.secret_names().collect::<Vec<_>>(), ["HOOKFLOW_TEST_TEMPLATE_SECRET"]);
+    assert_eq!(
+        t.secret_names().collect::<Vec<_>>(),
+        ["HOOKFLOW_TEST_TEMPLATE_SECRET"]
+    );
     assert_eq!(t.render(&failed()).unwrap(), "token=tmpl-secret-value-42");
     assert!(!format!("{t:?}").contains("tmpl-secret-value-42"));
 }
@@ -135,9 +156,14 @@ fn the_dry_render_catches_unknown_filters_and_type_errors() {
     let err = Template::compile("{{ hook.attempt + hook.step_name }}").unwrap_err();
     assert_eq!(err.errors()[0].kind(), TemplateErrorKind::Render);
 
-    let err = Template::compile("{% for s in hook.failed_steps %}{{ s.name }}{% endfor %}").unwrap_err();
+    let err =
+        Template::compile("{% for s in hook.failed_steps %}{{ s.name }}{% endfor %}").unwrap_err();
     assert_eq!(err.errors()[0].kind(), TemplateErrorKind::Render);
-    assert!(err.to_string().contains("step_name, error_message, error_kind"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("step_name, error_message, error_kind"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -160,7 +160,7 @@ impl std::fmt::Debug for AlertHook {
 /// A hook that posts an alert when there is a failure: attach it to
 /// `on_failure` (also `on_crash`, `on_retry`, `on_cancel`, or `on_finish`,
 /// where it posts only after a failure). The message is
-/// [`default_message`](crate::alert::default_message): step or pipeline,
+/// [`crate::alert::default_message`]: step or pipeline,
 /// status, error kind and message, attempt, run id, duration, and for a
 /// pipeline every failed step, in one message.
 pub fn alert_on_failure() -> AlertHook {

@@ -85,7 +85,8 @@ impl Template {
             }
         });
         if let Err(e) = env.add_template_owned(NAME, source.to_owned()) {
-            return Err(TemplateErrors(vec![TemplateError::from_engine(TemplateErrorKind::Syntax,
+            return Err(TemplateErrors(vec![TemplateError::from_engine(
+                TemplateErrorKind::Syntax,
                 &e,
             )]));
         }
@@ -94,7 +95,8 @@ impl Template {
         let used = match env.get_template(NAME) {
             Ok(t) => t.undeclared_variables(true),
             Err(e) => {
-                return Err(TemplateErrors(vec![TemplateError::from_engine(TemplateErrorKind::Syntax,
+                return Err(TemplateErrors(vec![TemplateError::from_engine(
+                    TemplateErrorKind::Syntax,
                     &e,
                 )]))
             }
@@ -112,9 +114,7 @@ impl Template {
         };
         if errors.is_empty() {
             if let Err(e) = template.dry_render() {
-                errors.push(TemplateError::from_engine(TemplateErrorKind::Render,
-                    &e,
-                ));
+                errors.push(TemplateError::from_engine(TemplateErrorKind::Render, &e));
             }
         }
         if errors.is_empty() {
@@ -136,9 +136,8 @@ impl Template {
 
     /// The message for `ctx`.
     pub fn render(&self, ctx: &HookContext) -> Result<String, TemplateError> {
-        self.render_vars(&HookVars::of(ctx)).map_err(|e| {
-            TemplateError::from_engine(TemplateErrorKind::Render, &e)
-        })
+        self.render_vars(&HookVars::of(ctx))
+            .map_err(|e| TemplateError::from_engine(TemplateErrorKind::Render, &e))
     }
 
     pub(crate) fn render_vars(&self, vars: &HookVars) -> Result<String, minijinja::Error> {
@@ -307,11 +306,7 @@ fn tags(source: &str) -> Vec<(usize, usize)> {
 fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |l| l.chars().count())
-        + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
 }
 
@@ -340,12 +335,7 @@ pub struct TemplateError {
 }
 
 impl TemplateError {
-    fn unknown(
-        source: &str,
-        segments: &[&str],
-        shown: String,
-        suggestion: Option<String>,
-    ) -> Self {
+    fn unknown(source: &str, segments: &[&str], shown: String, suggestion: Option<String>) -> Self {
         let mut message = format!("unknown variable `{shown}`");
         match &suggestion {
             Some(s) => message.push_str(&format!("; did you mean `{s}`?")),

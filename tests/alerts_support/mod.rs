@@ -144,12 +144,13 @@ async fn handle(State(s): State<Shared>, uri: Uri, headers: HeaderMap, body: Byt
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    let mut response =
-        (StatusCode::from_u16(reply.status).unwrap(), reply.body.clone()).into_response();
+    let mut response = (
+        StatusCode::from_u16(reply.status).unwrap(),
+        reply.body.clone(),
+    )
+        .into_response();
     for (name, value) in reply.headers {
-        response
-            .headers_mut()
-            .insert(name, value.parse().unwrap());
+        response.headers_mut().insert(name, value.parse().unwrap());
     }
     response
 }
@@ -204,8 +205,7 @@ impl tracing::field::Visit for Visitor<'_> {
         self.0.insert(field.name().to_owned(), value.to_owned());
     }
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), format!("{value:?}"));
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
     }
 }
 
@@ -230,13 +230,11 @@ pub fn capture_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         use tracing_subscriber::layer::SubscriberExt;
-        let subscriber = tracing_subscriber::registry()
-            .with(Events)
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(|| Sink)
-                    .with_ansi(false),
-            );
+        let subscriber = tracing_subscriber::registry().with(Events).with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(|| Sink)
+                .with_ansi(false),
+        );
         tracing::subscriber::set_global_default(subscriber).unwrap();
     });
 }

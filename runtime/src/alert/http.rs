@@ -133,7 +133,8 @@ impl Poster {
         headers: Vec<(String, Secret)>,
         options: HttpOptions,
     ) -> Result<Poster, AlertError> {
-        let config = |m: String| AlertError::new(AlertErrorKind::Config, format!("{platform}: {m}"));
+        let config =
+            |m: String| AlertError::new(AlertErrorKind::Config, format!("{platform}: {m}"));
         match reqwest::Url::parse(url.expose()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
             Ok(u) => {
