@@ -124,6 +124,51 @@ impl Template {
         }
     }
 
+    /// Compiles and renders a template that may use only `secret.NAME`
+    /// (an alerter's `url = "{{ secret.SLACK_WEBHOOK_URL }}"`, a header
+    /// value): the result is a [`Secret`], never shown. Any `hook.*`
+    /// variable is an error, as are the problems [`compile`](Self::compile)
+    /// reports.
+    ///
+    /// ```
+    /// use hookflow::template::Template;
+    ///
+    /// std::env::set_var("DOC_HOOK_TOKEN", "T000/B000/XXXXXXXX");
+    /// let url = Template::secret_value("https://hooks.slack.com/services/{{ secret.DOC_HOOK_TOKEN }}").unwrap();
+    /// assert_eq!(format!("{url:?}"), "Secret([redacted])");
+    /// assert!(Template::secret_value("{{ hook.step_name }}").is_err());
+    /// ```
+    pub fn secret_value(source: &str) -> Result<Secret, TemplateErrors> {
+        let template = Template::compile(source)?;
+        let used = match template.env.get_template(NAME) {
+            Ok(t) => t.undeclared_variables(false),
+            Err(e) => {
+                return Err(TemplateErrors(vec![TemplateError::from_engine(
+                    TemplateErrorKind::Syntax,
+                    &e,
+                )]))
+            }
+        };
+        if used.contains("hook") {
+            return Err(TemplateErrors(vec![TemplateError {
+                kind: TemplateErrorKind::UnknownVariable,
+                message: "only `secret.NAME` variables can be used here, not `hook.*`".to_owned(),
+                span: find_path(source, &["hook"]),
+                line: None,
+                suggestion: None,
+            }]));
+        }
+        template
+            .render_vars(&HookVars::placeholder())
+            .map(Secret::unnamed)
+            .map_err(|e| {
+                TemplateErrors(vec![TemplateError::from_engine(
+                    TemplateErrorKind::Render,
+                    &e,
+                )])
+            })
+    }
+
     /// The source as written.
     pub fn source(&self) -> &str {
         &self.source

@@ -50,6 +50,8 @@ use std::sync::Arc;
 use crate::context::HookContext;
 use crate::secret::redacted;
 
+#[cfg(feature = "config")]
+pub(crate) mod kind;
 #[cfg(feature = "alerts")]
 pub(crate) mod limits;
 pub(crate) mod message;
