@@ -359,4 +359,41 @@ mod in_steps {
             &HookStatus::Failed("discord: HTTP 404 Not Found: no_service after 1 attempt".into())
         );
     }
+
+    #[step(on_failure = hooks::alert_on_failure())]
+    async fn http_slow_receiver() -> anyhow::Result<()> {
+        anyhow::bail!("nobody home")
+    }
+
+    #[pipeline]
+    async fn http_slow_pipeline() -> Result<(), StepError> {
+        http_slow_receiver().await
+    }
+
+    #[tokio::test]
+    async fn the_run_hook_time_bound_caps_a_delivery_that_hangs() {
+        let server = Receiver::always(Reply::ok().delay(Duration::from_secs(30)));
+        let slack = SlackAlerter::new(server.url("/hook")).unwrap();
+        let started = Instant::now();
+        let report = Run::new()
+            .hook_timeout(Duration::from_millis(300))
+            .resource(DefaultAlerter::new(slack))
+            .execute_async(http_slow_pipeline())
+            .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            report.output().as_ref().unwrap_err().kind(),
+            ErrorKind::Error
+        );
+        let failures = report.hook_failures();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(
+            failures[0].status(),
+            &HookStatus::TimedOut(Duration::from_millis(300))
+        );
+    }
 }
