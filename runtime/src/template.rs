@@ -12,7 +12,8 @@
 //!   for a secret; an unknown one is reported with the closest valid name
 //!   and its position in the source;
 //! - every `secret.NAME` has its environment variable `NAME` set (the error
-//!   names the variable, never a value);
+//!   names the variable, never a value); the value is read once, here, and
+//!   becomes a known secret for [`redact`](crate::secret::redact);
 //! - a dry render with placeholder values of the right types succeeds, which
 //!   catches unknown filters, unknown fields of `hook.failed_steps` items and
 //!   type errors.

@@ -20,11 +20,14 @@ pub(crate) fn escape_slack(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The length that platforms limit: UTF-16 code units, which is never less
+/// than the number of characters (so a limit in characters holds too).
 fn chars(s: &str) -> usize {
-    s.chars().count()
+    s.encode_utf16().count()
 }
 
-/// `text`, escaped by `escape`, at most `limit` characters long: when too
+/// `text`, escaped by `escape`, at most `limit` long (in UTF-16 code units,
+/// see [`chars`]): when too
 /// long, its head and tail are kept (two thirds head, one third tail) around
 /// a marker saying how many characters were cut, so that both the start of
 /// a message and the end of an error survive.
@@ -57,12 +60,11 @@ pub(crate) fn fit(text: &str, limit: usize, escape: fn(&str) -> Cow<'_, str>) ->
             hi = mid - 1;
         }
     }
-    let out = piece(lo);
-    if chars(&out) <= limit {
-        out
-    } else {
-        out.chars().take(limit).collect()
+    let mut out = piece(lo);
+    while chars(&out) > limit {
+        out.pop();
     }
+    out
 }
 
 /// No escaping.
@@ -87,6 +89,14 @@ mod tests {
         assert!(out.starts_with("STARTxx"));
         assert!(out.ends_with("xxEND"));
         assert!(out.contains("characters cut"));
+    }
+
+    #[test]
+    fn wide_characters_count_as_platforms_count_them() {
+        let text = "🦀".repeat(300);
+        let out = fit(&text, 200, plain);
+        assert!(out.encode_utf16().count() <= 200);
+        assert!(out.starts_with("🦀🦀") && out.ends_with("🦀🦀"));
     }
 
     #[test]
