@@ -14,6 +14,7 @@ mod clock;
 mod error;
 mod event;
 mod outcome;
+pub mod secret;
 mod status;
 // 1. static descriptions and registries
 mod meta;
@@ -42,6 +43,13 @@ mod unit;
 // 7. what callers use: entry points of the generated code, runs
 mod entry;
 mod run;
+// 8. built-in hooks: secrets, templates, alerters
+pub mod alert;
+pub mod hooks;
+#[cfg(feature = "config")]
+pub mod template;
+#[cfg(feature = "config")]
+mod vars;
 
 pub use call::{default_hook_timeout, set_default_hook_timeout, wait_for_detached_hooks};
 pub use context::{HookContext, HookContextBuilder};
