@@ -306,6 +306,10 @@ pub use hookflow_runtime::{
     Run, RunReport, Status, StepError, StepMeta,
 };
 
+/// The journal of durable pipelines: records, stores, recovery plans.
+#[cfg(feature = "journal")]
+pub use hookflow_runtime::journal;
+
 /// The common names: `use hookflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{

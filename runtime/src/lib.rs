@@ -11,6 +11,8 @@ mod dispatch;
 mod error;
 mod exec;
 mod frame;
+#[cfg(feature = "journal")]
+pub mod journal;
 mod lookup;
 mod meta;
 pub mod named;
