@@ -21,6 +21,11 @@
 //! - `file_3_writes_fdatasync`: the embedded journal with
 //!   `Durability::PowerLoss` (a flush per write), for scale.
 //!
+//! `raw_write_100_bytes` (one `write` of 100 bytes to a file) and
+//! `file_1_record` (one journal append) show the floor a record stands on;
+//! `build_records_only` is the cost of building the four records, without
+//! storing them.
+//!
 //! `plain_step` is a `#[step]` with a no-op `on_success` hook, called alone:
 //! the cost a durable step adds to.
 //!
@@ -155,9 +160,31 @@ fn per_step(c: &mut Criterion) {
 
     g.bench_function("plain_step", |b| b.iter(|| add(black_box(1)).unwrap()));
 
+    // The floor: one 100-byte `write` to a file, and one journal record.
+    let mut raw = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(scratch("raw").join("raw.bin"))
+        .unwrap();
+    let bytes = [7u8; 100];
+    g.bench_function("raw_write_100_bytes", |b| {
+        b.iter(|| std::io::Write::write_all(&mut raw, black_box(&bytes)).unwrap())
+    });
+    let writer = file_writer("file1", Durability::Process);
+    writer.append(&[run_started(run_id)]).unwrap();
+    let one = step_records(run_id, 0)[0].clone();
+    g.bench_function("file_1_record", |b| b.iter(|| writer.append(&one).unwrap()));
+
+    let mut seq = 0;
+    g.bench_function("build_records_only", |b| {
+        b.iter(|| {
+            seq += 1;
+            black_box(step_records(run_id, seq))
+        })
+    });
+
     let writer = file_writer("file4", Durability::Process);
     writer.append(&[run_started(run_id)]).unwrap();
-    let mut seq = 0;
     g.bench_function("file_4_writes", |b| {
         b.iter(|| {
             seq += 1;

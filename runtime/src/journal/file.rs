@@ -42,6 +42,10 @@ const DEFAULT_COMPACT_AT: u64 = 1 << 20;
 
 /// The embedded journal: a directory of per-process record files.
 ///
+/// A writer dropped while a run it started is open leaves its file for
+/// recovery, as a dead process does; dropped with every run closed, it
+/// removes its file.
+///
 /// ```
 /// use hookflow::journal::{FileJournal, Journal, Record, RunStarted};
 ///

@@ -84,21 +84,24 @@
 //! Measured side by side (`cargo bench --features journal --bench
 //! journal`): the records of one step with one hook (attempt started,
 //! outcome, hook intent, hook outcome), each stored so that it survives a
-//! SIGKILL the moment its write returns, on this project's 2-core machine
-//! under a load average of about 8:
+//! SIGKILL the moment its write returns, on a 2-core machine shared with
+//! other work (load average 5 to 7; three runs gave 7.9 to 12.7 µs for the
+//! grouped record file, the table is the middle one):
 //!
-//! | store | per step |
+//! | what | per step |
 //! |---|---|
-//! | a `#[step]` call alone (no journal), for scale | 0.44 µs |
-//! | record file, 3 writes (records grouped as above) | 12.7 µs |
-//! | record file, 4 writes (one per record) | 20.4 µs |
-//! | SQLite (bundled, WAL, `synchronous=NORMAL`), 3 commits | 315 µs |
-//! | SQLite, 4 commits | 427 µs |
-//! | record file, 3 writes, `fdatasync` each ([`Durability::PowerLoss`]) | 12.1 ms |
+//! | a `#[step]` call alone (no journal), for scale | 0.24 µs |
+//! | one 100-byte `write` to a file (the floor of one append) | 1.39 µs |
+//! | one record appended to the record file | 1.68 µs |
+//! | record file, 3 writes (records grouped as above) | 8.56 µs |
+//! | record file, 4 writes (one per record) | 12.2 µs |
+//! | SQLite (bundled, WAL, `synchronous=NORMAL`), 3 commits | 283 µs |
+//! | SQLite, 4 commits | 395 µs |
+//! | record file, 3 writes, `fdatasync` each ([`Durability::PowerLoss`]) | 11.4 ms |
 //!
 //! A record file costs one `write` system call per group and nothing else;
 //! a SQLite commit costs its page and WAL bookkeeping plus the flushes of
-//! its checkpoints, 25 times more here. The file format by hand is small
+//! its checkpoints, 30 times more here. The file format by hand is small
 //! (the framing and its reader are one short module, the records are
 //! `serde` types encoded with `postcard`, checksums from `crc32fast`),
 //! while SQLite would bring a C library into the build for a log that is

@@ -114,8 +114,10 @@ pub trait Journal: Send + Sync + fmt::Debug {
     fn list_dead(&self) -> Result<Listing, JournalError>;
 
     /// Takes a dead segment for recovery. `Ok(None)` when it has no
-    /// unfinished run any more, is gone, or is owned (alive, or claimed by
-    /// another recoverer). At most one claim on a segment exists at a time.
+    /// unfinished run any more, is gone, or is held (by its live owner, by
+    /// another recoverer, or for an instant by another process listing it:
+    /// a later claim then succeeds). At most one claim on a segment exists
+    /// at a time.
     fn claim(&self, segment: &SegmentId) -> Result<Option<Box<dyn Claim>>, JournalError>;
 
     /// Removes the segments of dead owners whose runs are all finished.
