@@ -590,6 +590,7 @@ fn a_claim_is_exclusive_and_the_next_claimer_sees_what_it_appended() {
     assert_eq!(load.deliveries.state(&k), DeliveryState::InFlight);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_writer_killed_with_sigkill_leaves_every_record_it_wrote() {
     use std::os::unix::process::ExitStatusExt;
@@ -698,6 +699,29 @@ fn compaction_removes_finished_runs_and_keeps_unfinished_ones() {
     let listing = journal.list_dead().unwrap();
     let runs: Vec<Uuid> = listing.segments[0].runs.iter().map(|r| r.run_id).collect();
     assert_eq!(runs, [open_a]);
+}
+
+#[test]
+fn compaction_removes_temporaries_of_dead_writers_only() {
+    let dir = scratch("temporaries");
+    let journal = FileJournal::new(&dir);
+    let live = journal.open_writer().unwrap();
+    // A writer that died between creating its file and publishing it.
+    let stale = dir.join(".0190a0b0c0d0e0f0a0b0c0d0e0f0a0b0.hfj.tmp");
+    fs::write(&stale, b"hookflow-journal").unwrap();
+    // A temporary whose creator is still alive holds its lock.
+    let held = dir.join(".0190a0b0c0d0e0f0a0b0c0d0e0f0a0b1.hfj.tmp");
+    let held_file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&held)
+        .unwrap();
+    held_file.try_lock().unwrap();
+
+    journal.compact().unwrap();
+    assert!(!stale.exists());
+    assert!(held.exists());
+    assert!(dir.join(format!("{}.hfj", live.segment())).exists());
 }
 
 #[test]

@@ -144,6 +144,49 @@ impl FileJournal {
             .collect()
     }
 
+    /// Creates, locks and publishes a new segment file.
+    fn create_segment(&self) -> Result<(String, PathBuf, File), JournalError> {
+        let id = Uuid::now_v7().simple().to_string();
+        let tmp = self.dir.join(format!(".{id}{EXT}.tmp"));
+        let path = self.dir.join(format!("{id}{EXT}"));
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| JournalError::io("create", &tmp, e))?;
+        let published = (|| {
+            file.try_lock().map_err(|e| match e {
+                TryLockError::WouldBlock => JournalError::io(
+                    "lock",
+                    &tmp,
+                    io::Error::new(io::ErrorKind::WouldBlock, "locked by another process"),
+                ),
+                TryLockError::Error(e) => JournalError::io("lock", &tmp, e),
+            })?;
+            file.write_all(&codec::header())
+                .map_err(|e| JournalError::io("write", &tmp, e))?;
+            if self.durability == Durability::PowerLoss {
+                file.sync_all()
+                    .map_err(|e| JournalError::io("sync", &tmp, e))?;
+            }
+            fs::rename(&tmp, &path).map_err(|e| JournalError::io("rename", &tmp, e))?;
+            if self.durability == Durability::PowerLoss {
+                File::open(&self.dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| JournalError::io("sync", &self.dir, e))?;
+            }
+            Ok(())
+        })();
+        match published {
+            Ok(()) => Ok((id, path, file)),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
+    }
+
     fn path_of(&self, segment: &SegmentId) -> PathBuf {
         self.dir.join(format!("{}{EXT}", segment.0))
     }
@@ -240,42 +283,19 @@ fn remove(path: &Path) -> Result<(), JournalError> {
 impl Journal for FileJournal {
     fn open_writer(&self) -> Result<Box<dyn JournalWriter>, JournalError> {
         fs::create_dir_all(&self.dir).map_err(|e| JournalError::io("create", &self.dir, e))?;
-        let id = Uuid::now_v7().simple().to_string();
-        let tmp = self.dir.join(format!(".{id}{EXT}.tmp"));
-        let path = self.dir.join(format!("{id}{EXT}"));
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| JournalError::io("create", &tmp, e))?;
-        let published = (|| {
-            file.try_lock().map_err(|e| match e {
-                TryLockError::WouldBlock => JournalError::io(
-                    "lock",
-                    &tmp,
-                    io::Error::new(io::ErrorKind::WouldBlock, "locked by another process"),
-                ),
-                TryLockError::Error(e) => JournalError::io("lock", &tmp, e),
-            })?;
-            file.write_all(&codec::header())
-                .map_err(|e| JournalError::io("write", &tmp, e))?;
-            if self.durability == Durability::PowerLoss {
-                file.sync_all()
-                    .map_err(|e| JournalError::io("sync", &tmp, e))?;
+        // A compaction may remove a temporary between its creation and its
+        // lock (it cannot tell it from a dead writer's): then start again.
+        let mut tries = 0;
+        let (id, path, file) = loop {
+            tries += 1;
+            match self.create_segment() {
+                Err(JournalError::Io { action, source, .. })
+                    if action == "rename"
+                        && source.kind() == io::ErrorKind::NotFound
+                        && tries < 3 => {}
+                other => break other?,
             }
-            fs::rename(&tmp, &path).map_err(|e| JournalError::io("rename", &tmp, e))?;
-            if self.durability == Durability::PowerLoss {
-                File::open(&self.dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(|e| JournalError::io("sync", &self.dir, e))?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = published {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
+        };
         Ok(Box::new(FileWriter {
             id: SegmentId(id),
             path,
