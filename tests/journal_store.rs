@@ -21,9 +21,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hookflow::journal::{
-    plan, DeliveryKey, DeliveryState, ErrorInfo, FailedStepInfo, FileJournal, HookEnded,
-    HookResult, HookStarted, Journal, JournalError, Location, Record, RunClosed, RunEnded,
-    RunStarted, StepCall, StepClosed, StepEnded, StepStarted, FORMAT_VERSION,
+    plan, DeliveryKey, DeliveryState, Durability, ErrorInfo, FailedStepInfo, FileJournal,
+    HookEnded, HookResult, HookStarted, Journal, JournalError, Location, Record, RunClosed,
+    RunEnded, RunStarted, StepCall, StepClosed, StepEnded, StepStarted, FORMAT_VERSION,
 };
 use hookflow::{ErrorKind, Event, Status};
 use proptest::prelude::*;
@@ -435,6 +435,40 @@ proptest! {
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(source.dir()).unwrap();
     }
+}
+
+#[test]
+fn a_claim_cuts_a_torn_tail_so_that_its_own_records_read_back() {
+    let dir = scratch("torn-claim");
+    let journal = FileJournal::new(&dir);
+    let run_id = Uuid::now_v7();
+    let records = scripted_records(run_id);
+    let path = dead_segment(&journal, &records);
+    // The last write was cut short three bytes before its end.
+    let bytes = fs::read(&path).unwrap();
+    fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+
+    let id = journal.list_dead().unwrap().segments[0].id.clone();
+    let mut claim = journal.claim(&id).unwrap().unwrap();
+    assert_eq!(claim.records(), &records[..records.len() - 1]);
+    assert!(claim.damage().is_none(), "a torn tail is no damage");
+    claim.append(&[run_ended(run_id, Status::Crashed)]).unwrap();
+    drop(claim);
+
+    let (read, damage) = read_only_segment(&journal);
+    assert_eq!(damage, None);
+    let mut expected = records[..records.len() - 1].to_vec();
+    expected.push(run_ended(run_id, Status::Crashed));
+    assert_eq!(read, expected);
+}
+
+#[test]
+fn power_loss_durability_appends_and_reads_back() {
+    let journal = FileJournal::new(scratch("power-loss")).durability(Durability::PowerLoss);
+    let run_id = Uuid::now_v7();
+    dead_segment(&journal, &scripted_records(run_id));
+    let (read, _) = read_only_segment(&journal);
+    assert_eq!(read, scripted_records(run_id));
 }
 
 #[test]
