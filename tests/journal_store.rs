@@ -786,6 +786,20 @@ fn a_writer_cuts_its_file_back_once_no_run_is_open() {
     assert_eq!(records, scripted_records(c));
 }
 
+#[cfg(unix)]
+#[test]
+fn the_journal_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = scratch("private").join("journal");
+    let journal = FileJournal::new(&dir);
+    let writer = journal.open_writer().unwrap();
+    let path = dir.join(format!("{}.hfj", writer.segment()));
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&path), 0o600);
+}
+
 #[test]
 fn a_writer_that_ends_with_no_open_run_leaves_nothing() {
     let dir = scratch("clean-end");

@@ -149,10 +149,11 @@ impl FileJournal {
         let id = Uuid::now_v7().simple().to_string();
         let tmp = self.dir.join(format!(".{id}{EXT}.tmp"));
         let path = self.dir.join(format!("{id}{EXT}"));
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create_new(true)
+        let mut options = OpenOptions::new();
+        options.read(true).append(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
             .open(&tmp)
             .map_err(|e| JournalError::io("create", &tmp, e))?;
         let published = (|| {
@@ -268,6 +269,18 @@ fn unfinished(records: &[Record<'_>]) -> Vec<RunSummary> {
         .collect()
 }
 
+/// Creates the journal directory, readable by its owner only: records
+/// hold error messages and hook outcomes.
+fn create_private_dir(dir: &Path) -> Result<(), JournalError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| JournalError::io("create", dir, e))
+}
+
 fn warn(e: &JournalError) {
     tracing::warn!(error = %e, "hookflow journal");
 }
@@ -282,7 +295,7 @@ fn remove(path: &Path) -> Result<(), JournalError> {
 
 impl Journal for FileJournal {
     fn open_writer(&self) -> Result<Box<dyn JournalWriter>, JournalError> {
-        fs::create_dir_all(&self.dir).map_err(|e| JournalError::io("create", &self.dir, e))?;
+        create_private_dir(&self.dir)?;
         // A compaction may remove a temporary between its creation and its
         // lock (it cannot tell it from a dead writer's): then start again.
         let mut tries = 0;

@@ -77,7 +77,8 @@
 //! `HOOKFLOW_JOURNAL` names the directory; without it the journal lives in
 //! `$XDG_STATE_HOME/hookflow/journal`, else
 //! `$HOME/.local/state/hookflow/journal`, else `.hookflow/journal`: see
-//! [`Location`].
+//! [`Location`]. The directory is created readable by its owner only
+//! (`0700`, files `0600`): records hold error messages and hook outcomes.
 //!
 //! # Why a record file and not SQLite
 //!
