@@ -303,6 +303,20 @@ fn child_process_entry() {
             }
             journal.compact().unwrap();
         }
+        // Claims the only dead segment, starts a hook call, says so, and
+        // waits to be killed mid-call.
+        "dying-recoverer" => {
+            let run_id: Uuid = std::env::var(RUN_ENV).unwrap().parse().unwrap();
+            let segment = journal.list_dead().unwrap().segments.remove(0);
+            let mut claim = journal.claim(&segment.id).unwrap().unwrap();
+            let k = key(run_id, Some((1, "load")), 1, Event::Crash, "page_oncall");
+            claim.append(&[hook_started(&k)]).unwrap();
+            writeln!(stdout, "CHILD READY {}", segment.id).unwrap();
+            stdout.flush().unwrap();
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
         "location" => {
             writeln!(stdout, "CHILD {:?}", Location::from_env()).unwrap();
         }
@@ -633,12 +647,7 @@ fn a_writer_killed_with_sigkill_leaves_every_record_it_wrote() {
     let journal = FileJournal::new(&dir);
     let run_id = Uuid::now_v7();
     let mut writer = child("writer", &dir, Some(run_id));
-    let mut line = String::new();
-    let mut out = BufReader::new(writer.stdout.take().unwrap());
-    while !line.contains("CHILD READY") {
-        line.clear();
-        assert_ne!(out.read_line(&mut line).unwrap(), 0, "child ended early");
-    }
+    let line = wait_ready(&mut writer);
 
     // Alive: its segment is not dead.
     assert_eq!(segment_files(&dir).len(), 1);
@@ -657,6 +666,51 @@ fn a_writer_killed_with_sigkill_leaves_every_record_it_wrote() {
     let (records, damage) = read_only_segment(&journal);
     assert_eq!(damage, None);
     assert_eq!(records, scripted_records(run_id));
+}
+
+/// Reads the child's stdout until its READY line; returns that line.
+fn wait_ready(child: &mut Child) -> String {
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("CHILD READY") {
+        line.clear();
+        assert_ne!(out.read_line(&mut line).unwrap(), 0, "child ended early");
+    }
+    line
+}
+
+#[cfg(unix)]
+#[test]
+fn a_recoverer_killed_mid_hook_keeps_its_claim_until_death_and_leaves_the_call_in_flight() {
+    let dir = scratch("dying-recoverer");
+    let journal = FileJournal::new(&dir);
+    let run_id = Uuid::now_v7();
+    dead_segment(&journal, &scripted_records(run_id));
+
+    let id = journal.list_dead().unwrap().segments[0].id.clone();
+
+    let mut recoverer = child("dying-recoverer", &dir, Some(run_id));
+    let line = wait_ready(&mut recoverer);
+    assert_eq!(line.trim().rsplit(' ').next(), Some(id.as_str()));
+    assert!(
+        journal.list_dead().unwrap().segments.is_empty(),
+        "claimed by a live recoverer"
+    );
+    assert!(journal.claim(&id).unwrap().is_none());
+
+    recoverer.kill().unwrap();
+    recoverer.wait().unwrap();
+
+    let listing = journal.list_dead().unwrap();
+    assert_eq!(listing.segments[0].id, id);
+    let claim = journal.claim(&id).unwrap().unwrap();
+    let k = key(run_id, Some((1, "load")), 1, Event::Crash, "page_oncall");
+    assert_eq!(claim.records().last(), Some(&hook_started(&k)));
+    let plans = plan(claim.records());
+    assert_eq!(
+        plans[0].steps[0].deliveries.state(&k),
+        DeliveryState::InFlight
+    );
 }
 
 #[test]
