@@ -239,6 +239,16 @@ fn child(mode: &str, dir: &Path, run: Option<Uuid>) -> Child {
     cmd.spawn().unwrap()
 }
 
+/// A child that is killed when the test ends, even when it fails first.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The lines the child printed with our prefix, once it exits.
 fn child_lines(child: Child) -> Vec<String> {
     let out = child.wait_with_output().unwrap();
@@ -646,15 +656,15 @@ fn a_writer_killed_with_sigkill_leaves_every_record_it_wrote() {
     let dir = scratch("sigkill");
     let journal = FileJournal::new(&dir);
     let run_id = Uuid::now_v7();
-    let mut writer = child("writer", &dir, Some(run_id));
-    let line = wait_ready(&mut writer);
+    let mut writer = Killed(child("writer", &dir, Some(run_id)));
+    let line = wait_ready(&mut writer.0);
 
     // Alive: its segment is not dead.
     assert_eq!(segment_files(&dir).len(), 1);
     assert!(journal.list_dead().unwrap().segments.is_empty());
 
-    writer.kill().unwrap(); // SIGKILL
-    let status = writer.wait().unwrap();
+    writer.0.kill().unwrap(); // SIGKILL
+    let status = writer.0.wait().unwrap();
     assert_eq!(status.signal(), Some(9));
 
     let listing = journal.list_dead().unwrap();
@@ -689,8 +699,8 @@ fn a_recoverer_killed_mid_hook_keeps_its_claim_until_death_and_leaves_the_call_i
 
     let id = journal.list_dead().unwrap().segments[0].id.clone();
 
-    let mut recoverer = child("dying-recoverer", &dir, Some(run_id));
-    let line = wait_ready(&mut recoverer);
+    let mut recoverer = Killed(child("dying-recoverer", &dir, Some(run_id)));
+    let line = wait_ready(&mut recoverer.0);
     assert_eq!(line.trim().rsplit(' ').next(), Some(id.as_str()));
     assert!(
         journal.list_dead().unwrap().segments.is_empty(),
@@ -698,8 +708,8 @@ fn a_recoverer_killed_mid_hook_keeps_its_claim_until_death_and_leaves_the_call_i
     );
     assert!(journal.claim(&id).unwrap().is_none());
 
-    recoverer.kill().unwrap();
-    recoverer.wait().unwrap();
+    recoverer.0.kill().unwrap(); // SIGKILL
+    recoverer.0.wait().unwrap();
 
     let listing = journal.list_dead().unwrap();
     assert_eq!(listing.segments[0].id, id);
