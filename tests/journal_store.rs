@@ -174,7 +174,7 @@ fn scripted_records(run_id: Uuid) -> Vec<Record<'static>> {
     ]
 }
 
-// ----- helpers ----------------------------------------------------------------------
+// ----- fixtures ---------------------------------------------------------------------
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
