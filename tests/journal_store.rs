@@ -363,6 +363,52 @@ fn appends_read_back_in_order() {
 }
 
 #[test]
+fn appends_from_many_threads_stay_whole_and_in_order_per_thread() {
+    let journal = FileJournal::new(scratch("threads"));
+    let run_id = Uuid::now_v7();
+    let writer = journal.open_writer().unwrap();
+    writer.append(&[run_started(run_id)]).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4u32 {
+            let writer = &writer;
+            s.spawn(move || {
+                for i in 0..200u32 {
+                    let seq = t * 1000 + i;
+                    writer
+                        .append(&[
+                            step_started(run_id, seq, "load", 1),
+                            step_ended(run_id, seq, "load", 1, Status::Completed, false),
+                        ])
+                        .unwrap();
+                }
+            });
+        }
+    });
+    drop(writer);
+
+    let (records, damage) = read_only_segment(&journal);
+    assert_eq!(damage, None);
+    assert_eq!(records.len(), 1 + 4 * 200 * 2);
+    for t in 0..4u32 {
+        let seqs: Vec<u32> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::StepStarted(s) if s.step.seq / 1000 == t => Some(s.step.seq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(seqs, (0..200).map(|i| t * 1000 + i).collect::<Vec<_>>());
+    }
+    // Each group stayed together: every start is followed by its own end.
+    for pair in records[1..].chunks(2) {
+        match pair {
+            [Record::StepStarted(a), Record::StepEnded(b)] => assert_eq!(a.step, b.step),
+            other => panic!("a group was split: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_record_payload_round_trips_and_rejects_trailing_bytes() {
     let record = run_ended(Uuid::now_v7(), Status::Failed);
     let bytes = record.to_bytes().unwrap();
