@@ -412,6 +412,9 @@ pub use hookflow_runtime::{
     Resources, Run, RunReport, Status, StepError, StepMeta,
 };
 
+/// The journal of durable pipelines: records, stores, recovery plans.
+#[cfg(feature = "journal")]
+pub use hookflow_runtime::journal;
 #[cfg(feature = "config")]
 pub use hookflow_runtime::template;
 pub use hookflow_runtime::{alert, hooks, secret};

@@ -16,7 +16,9 @@ mod event;
 mod outcome;
 pub mod secret;
 mod status;
-// 1. static descriptions and registries
+// 1. static descriptions and registries; the journal store of durable runs
+#[cfg(feature = "journal")]
+pub mod journal;
 mod meta;
 pub mod named;
 mod resources;
