@@ -119,6 +119,38 @@
 /// caller gets `Err` with [`ErrorKind::Panic`] and the panic message. The
 /// panic hook of the process still prints the panic as usual.
 ///
+/// # A future is written `async fn`
+///
+/// A sync `fn` that returns a future is a compile error on its return type:
+/// the step would end when the future is *built*, before any of its work
+/// runs, so `on_success` would fire too early and a panic inside the future
+/// would not be caught. Write the step as `async fn`. Recognised: `impl
+/// Future<Output = T>` (and `impl IntoFuture`), `dyn Future` behind `Box` or
+/// `Pin<Box<..>>`, and, by their names, `futures`' `BoxFuture<'a, T>` and
+/// `LocalBoxFuture<'a, T>`; an alias of another name is not recognised.
+/// The same holds for [`pipeline`].
+///
+/// ```compile_fail
+/// use std::future::Future;
+///
+/// // error: a sync `fn` that returns a future cannot be a step or pipeline:
+/// //        write `async fn later(..) -> u32`; ...
+/// #[hookflow::step]
+/// fn later() -> impl Future<Output = u32> {
+///     async { 7 }
+/// }
+/// ```
+///
+/// The fix:
+///
+/// ```
+/// #[hookflow::step]
+/// async fn later() -> u32 {
+///     7
+/// }
+/// # assert_eq!(futures::executor::block_on(later()).unwrap(), 7);
+/// ```
+///
 /// # Retries and timeouts
 ///
 /// With `retries = N`, an attempt that returns `Err` or times out is tried
@@ -284,7 +316,8 @@ pub use hookflow_macros::step;
 ///
 /// # What the function becomes
 ///
-/// It returns `Result<T, PipelineError>`. The run is `Completed` when the body
+/// It returns `Result<T, PipelineError>` (a sync `fn` that returns a future
+/// is a compile error, as for [`step`]: write `async fn`). The run is `Completed` when the body
 /// returns `Ok`, `Failed` when it returns `Err`, `Crashed` when it panics, and
 /// `Cancelled` when its [`CancelHandle`] was used and the body returned `Err`
 /// (or its future was dropped). [`PipelineError`] lists the failed steps and
