@@ -231,6 +231,37 @@
 /// # assert_eq!(count().unwrap(), 3);
 /// ```
 ///
+/// A generic hook is never given a type by inference (it would otherwise
+/// be handed the context); write its type:
+///
+/// ```compile_fail,E0283
+/// use std::fmt::Debug;
+///
+/// fn show<T: Debug>(value: &T) { println!("{value:?}"); }
+///
+/// // error[E0283]: type annotations needed: cannot infer type of the type
+/// //               parameter `T` declared on the function `show`
+/// #[hookflow::step(on_success = show)]
+/// fn count() -> u32 { 3 }
+/// ```
+///
+/// The fix: `show::<u32>` sees the step's output.
+///
+/// ```
+/// use std::fmt::Debug;
+/// use std::sync::Mutex;
+///
+/// static SHOWN: Mutex<String> = Mutex::new(String::new());
+///
+/// fn show<T: Debug>(value: &T) { *SHOWN.lock().unwrap() = format!("{value:?}"); }
+///
+/// #[hookflow::step(on_success = show::<u32>)]
+/// fn count() -> u32 { 3 }
+///
+/// count().unwrap();
+/// assert_eq!(*SHOWN.lock().unwrap(), "3");
+/// ```
+///
 /// An `async fn` hook needs an `async fn` step:
 ///
 /// ```compile_fail
@@ -253,8 +284,12 @@
 /// - The generated code names the crate `hookflow`: depend on it under that
 ///   name.
 /// - A hook that is a generic function needs its type written
-///   (`on_success = show::<Report>`); hooks are built once per step, so they
-///   cannot use the step's own generic parameters or arguments.
+///   (`on_success = show::<Report>`): its parameter is never inferred, so a
+///   `fn show<T: Debug>(v: &T)` written as `on_success = show` is a compile
+///   error that asks for `show::<T>`, on generic and non-generic steps
+///   alike, rather than a hook silently given the context. Hooks are built
+///   once per step, so they cannot use the step's own generic parameters or
+///   arguments.
 /// - An output that borrows through a lifetime the signature does not write
 ///   (a `struct Parsed<'a>` returned as `Parsed`) must write it
 ///   (`Parsed<'_>`) so that hookflow does not show it to hooks; `Cow<..>`,

@@ -64,20 +64,26 @@ fn register(
     let calls = list.hooks.iter().map(|hook| {
         let name = hook_name(hook);
         let span = hook.span();
-        match (role, step_types) {
+        // The hook is bound on its own first: a generic function whose
+        // type parameter nothing fixes is reported there, as rustc's
+        // "cannot infer the type parameter `T` declared on the function
+        // `show`" with the turbofish to write.
+        let bind = quote_spanned!(span=> let __hookflow_hook = #hook;);
+        let call = match (role, step_types) {
             (Role::StepSuccess, Some((out, _))) => quote_spanned! {span=>
-                ::hookflow::__private::step_success_hook::<#out, #kind, _, _>(&mut #b, #name, #hook);
+                ::hookflow::__private::step_success_hook::<#out, #kind, _, _>(&mut #b, #name, __hookflow_hook);
             },
             (Role::StepError, Some((_, err))) => quote_spanned! {span=>
-                ::hookflow::__private::step_error_hook::<#marker, #err, #kind, _, _>(&mut #b, #name, #hook);
+                ::hookflow::__private::step_error_hook::<#marker, #err, #kind, _, _>(&mut #b, #name, __hookflow_hook);
             },
             (Role::Error, _) => quote_spanned! {span=>
-                ::hookflow::__private::error_hook::<#marker, #kind, _, _>(&mut #b, #name, #hook);
+                ::hookflow::__private::error_hook::<#marker, #kind, _, _>(&mut #b, #name, __hookflow_hook);
             },
             _ => quote_spanned! {span=>
-                ::hookflow::__private::hook::<#marker, #kind, _, _>(&mut #b, #name, #hook);
+                ::hookflow::__private::hook::<#marker, #kind, _, _>(&mut #b, #name, __hookflow_hook);
             },
-        }
+        };
+        quote!({ #bind #call })
     });
     quote! {
         #b.name_event(::hookflow::__private::Event::#ev);

@@ -98,7 +98,10 @@ impl FnModel {
             if let Some(output) = future_output(&ret) {
                 let output = output.map_or_else(String::new, |t| {
                     let t = t.to_token_stream().to_string();
-                    let t = t.replace(" :: ", "::").replace(" <", "<").replace("< ", "<");
+                    let t = t
+                        .replace(" :: ", "::")
+                        .replace(" <", "<")
+                        .replace("< ", "<");
                     format!(" -> {}", t.replace(" >", ">").replace(" ,", ","))
                 });
                 return Err(syn::Error::new_spanned(
