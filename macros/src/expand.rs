@@ -64,11 +64,6 @@ fn register(
     let calls = list.hooks.iter().map(|hook| {
         let name = hook_name(hook);
         let span = hook.span();
-        // The hook is bound on its own first: a generic function whose
-        // type parameter nothing fixes is reported there, as rustc's
-        // "cannot infer the type parameter `T` declared on the function
-        // `show`" with the turbofish to write.
-        let bind = quote_spanned!(span=> let __hookflow_hook = #hook;);
         let call = match (role, step_types) {
             (Role::StepSuccess, Some((out, _))) => quote_spanned! {span=>
                 ::hookflow::__private::step_success_hook::<#out, #kind, _, _>(&mut #b, #name, __hookflow_hook);
@@ -83,11 +78,28 @@ fn register(
                 ::hookflow::__private::hook::<#marker, #kind, _, _>(&mut #b, #name, __hookflow_hook);
             },
         };
-        quote!({ #bind #call })
+        // Bound first, so that a generic hook's own bounds are reported (as
+        // in `__hookflow_hook_types`, below) before any shape ambiguity.
+        quote_spanned!(span=> { let __hookflow_hook = #hook; #call })
     });
     quote! {
         #b.name_event(::hookflow::__private::Event::#ev);
         #(#calls)*
+    }
+}
+
+/// A path whose last segment has no generic arguments (`show`, not
+/// `show::<Report>`), in parentheses or not.
+fn is_bare_path(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.arguments.is_none()),
+        Expr::Paren(p) => is_bare_path(&p.expr),
+        Expr::Group(g) => is_bare_path(&g.expr),
+        _ => false,
     }
 }
 
@@ -117,7 +129,28 @@ fn hook_set(
     let regs = each_event(events).into_iter().filter_map(|(event, list)| {
         list.map(|list| register(&b, event, list, roles(event), kind, step_types))
     });
+    // Each hook that is a path without generic arguments, typed on its own
+    // in a body of its own: a generic function has nothing there to fix its
+    // type parameter, so it is rustc's "cannot infer the type parameter `T`
+    // declared on the function `show`" with the turbofish to write, instead
+    // of a parameter inferred from the accepted shapes (`HookContext`).
+    let bare_paths: Vec<&Expr> = each_event(events)
+        .into_iter()
+        .filter_map(|(_, list)| list)
+        .flat_map(|list| &list.hooks)
+        .filter(|hook| is_bare_path(hook))
+        .collect();
+    let types = (!bare_paths.is_empty()).then(|| {
+        let lets = bare_paths
+            .iter()
+            .map(|hook| quote_spanned!(hook.span()=> let _ = #hook;));
+        quote! {
+            #[allow(dead_code)]
+            fn __hookflow_hook_types() { #(#lets)* }
+        }
+    });
     quote! {{
+        #types
         #[allow(unused_mut)]
         let mut #b = ::hookflow::__private::HookSetBuilder::new();
         #(#regs)*

@@ -104,28 +104,12 @@ pub struct AsyncFn<A, R>(PhantomData<fn() -> (A, R)>);
 /// Shape tags.
 #[doc(hidden)]
 pub mod shape {
-    use std::marker::PhantomData;
-
     pub struct Unit;
     pub struct Ctx;
     pub struct Err;
     pub struct CtxErr;
     pub struct Typed;
     pub struct CtxTyped;
-    /// A generic hook `fn(&X)` whose `X` is not written: never chosen, it
-    /// makes the choice ambiguous, so that `X` is not inferred as
-    /// `HookContext` (or `StepError`) by elimination.
-    pub struct GenericNeedsItsType<X>(PhantomData<X>);
-    /// The same for `fn(&HookContext, &X)`.
-    pub struct CtxGenericNeedsItsType<X>(PhantomData<X>);
-
-    /// Implemented by no type a hook can take (two impls, so that an
-    /// unknown `X: Unwritten` stays ambiguous instead of being inferred).
-    pub trait Unwritten {}
-    pub enum Never1 {}
-    pub enum Never2 {}
-    impl Unwritten for Never1 {}
-    impl Unwritten for Never2 {}
 }
 
 /// The kind of function a hook is attached to.
@@ -254,7 +238,6 @@ fn typed_output<T: Send + Sync + 'static>(ctx: &HookContext) -> Option<&T> {
 const NO_ERROR_VALUE: &str =
     "skipped: this failure carries no value of the step's error type (panic, timeout or cancellation)";
 const NO_OUTPUT_VALUE: &str = "skipped: the step's output is not available to this hook";
-const NEVER_CALLED: &str = "skipped: a hook taking an uninhabited type cannot be called";
 
 // The shapes every role accepts: `fn()` and `fn(&HookContext)`.
 macro_rules! basic_shapes {
@@ -300,33 +283,6 @@ macro_rules! basic_shapes {
         {
             fn __erase(self, name: &'static str) -> ErasedHook {
                 ErasedHook::new(name, true, move |ctx| pending(self(ctx)))
-            }
-        }
-
-        // A generic hook (`fn show<T>(v: &T)`, sync or async) would match
-        // `fn(&HookContext)` by inferring `T = HookContext`. These two
-        // candidates match it as well, so the choice is ambiguous and the
-        // hook's type must be written (`show::<Report>`). They never apply
-        // to a hook whose parameter type is known.
-        #[diagnostic::do_not_recommend]
-        impl<Ev, $($p,)* F, X> $tr<Ev, $($p,)* SyncFn<shape::GenericNeedsItsType<X>, ()>> for F
-        where
-            F: Fn(&X),
-            X: shape::Unwritten,
-        {
-            fn __erase(self, name: &'static str) -> ErasedHook {
-                ErasedHook::new(name, false, |_| HookCall::Skipped(NEVER_CALLED))
-            }
-        }
-
-        #[diagnostic::do_not_recommend]
-        impl<Ev, $($p,)* F, X> $tr<Ev, $($p,)* SyncFn<shape::CtxGenericNeedsItsType<X>, ()>> for F
-        where
-            F: Fn(&HookContext, &X),
-            X: shape::Unwritten,
-        {
-            fn __erase(self, name: &'static str) -> ErasedHook {
-                ErasedHook::new(name, false, |_| HookCall::Skipped(NEVER_CALLED))
             }
         }
     };
