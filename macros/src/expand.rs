@@ -3,12 +3,13 @@
 //! names is an absolute path; its locals start with `__hookflow_`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Pat, ReturnType};
 
 use crate::attr::{each_event, Events, HookList, PipelineArgs, StepArgs};
 use crate::model::{FnModel, HookFn, Returns};
+use crate::text;
 
 /// Which registration function (and so which signature trait) checks a hook.
 #[derive(Clone, Copy)]
@@ -30,24 +31,7 @@ fn event_marker(event: &str) -> TokenStream {
 
 /// The text of a hook as written, for names in records and logs.
 fn hook_name(expr: &Expr) -> String {
-    let raw = expr.to_token_stream().to_string();
-    let mut s = raw
-        .replace(" :: ", "::")
-        .replace(":: ", "::")
-        .replace(" ::", "::")
-        .replace(" (", "(")
-        .replace("( ", "(")
-        .replace(" )", ")")
-        .replace(" ,", ",")
-        .replace(" < ", "<")
-        .replace(" >", ">")
-        .replace("& ", "&")
-        .replace(" .", ".")
-        .replace(". ", ".");
-    if s.starts_with("::") {
-        s = s.trim_start_matches("::").to_owned();
-    }
-    s
+    text::compact(expr)
 }
 
 /// Registration calls for one event list into the builder `b`.

@@ -7,6 +7,8 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
 
+use crate::text;
+
 /// How the function's return type maps to the step's `Result<T, StepError>`.
 pub enum Returns {
     /// `-> Result<T, E>` (any type whose name ends in `Result`): `T` when it
@@ -96,14 +98,8 @@ impl FnModel {
         }
         if sig.asyncness.is_none() {
             if let Some(output) = future_output(&ret) {
-                let output = output.map_or_else(String::new, |t| {
-                    let t = t.to_token_stream().to_string();
-                    let t = t
-                        .replace(" :: ", "::")
-                        .replace(" <", "<")
-                        .replace("< ", "<");
-                    format!(" -> {}", t.replace(" >", ">").replace(" ,", ","))
-                });
+                let output =
+                    output.map_or_else(String::new, |t| format!(" -> {}", text::compact(&t)));
                 return Err(syn::Error::new_spanned(
                     &ret,
                     format!(
