@@ -442,8 +442,11 @@ pub fn hook(model: HookFn) -> TokenStream {
     let ident = &item.sig.ident;
     let bare = syn::ext::IdentExt::unraw(ident).to_string();
     let check = quote_spanned!(ident.span()=> ::hookflow::__private::named_fn(&#ident));
+    // The entry exists exactly when the function does.
+    let cfgs = item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
     quote! {
         #item
+        #(#cfgs)*
         const _: () = {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::HOOKS)]
             #[linkme(crate = ::hookflow::__private::linkme)]
