@@ -280,24 +280,28 @@ pub struct Builtin;
 
 type BuiltinShape = SyncFn<Builtin, ()>;
 
+#[diagnostic::do_not_recommend]
 impl<Ev> Hook<Ev, BuiltinShape> for AlertHook {
     fn __erase(self, name: &'static str) -> ErasedHook {
         self.erase(name)
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<Ev> ErrorHook<Ev, BuiltinShape> for AlertHook {
     fn __erase(self, name: &'static str) -> ErasedHook {
         self.erase(name)
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<Ev, E> StepErrorHook<Ev, E, BuiltinShape> for AlertHook {
     fn __erase(self, name: &'static str) -> ErasedHook {
         self.erase(name)
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<Ev, T> StepSuccessHook<Ev, T, BuiltinShape> for AlertHook {
     fn __erase(self, name: &'static str) -> ErasedHook {
         self.erase(name)
