@@ -6,6 +6,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "config")]
+pub mod config;
 mod context;
 mod dispatch;
 mod error;
@@ -16,7 +18,7 @@ mod meta;
 pub mod named;
 mod resources;
 mod run;
-#[allow(dead_code)] // read by the configuration loader
+#[cfg_attr(not(feature = "config"), allow(dead_code))] // written by the configuration loader
 mod settings;
 pub mod signature;
 

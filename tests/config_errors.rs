@@ -1,0 +1,405 @@
+//! Every mistake in a configuration file is reported at load, all at once,
+//! each with its file, line, column and the closest valid names; a failed
+//! load installs nothing.
+#![cfg(feature = "config")]
+
+#[macro_use]
+mod config_common;
+
+use config_common::{exclusive, record, take};
+use hookflow::config::{Config, ConfigError, Problem};
+use hookflow::{pipeline, step, HookContext, StepError};
+
+pub fn page_oncall(ctx: &HookContext) {
+    record(ctx, "page_oncall");
+}
+named_hook!(page_oncall, Ctx);
+
+pub fn on_error(err: &StepError) {
+    let _ = err;
+}
+named_hook!(on_error, Err);
+
+pub async fn notify() {}
+named_hook!(notify, Unit, async);
+
+pub mod slack {
+    pub fn page() {}
+    named_hook!(page, Unit);
+}
+pub mod email {
+    pub fn page() {}
+    named_hook!(page, Unit);
+}
+
+fn attr_hook(ctx: &HookContext) {
+    record(ctx, "attr_hook");
+}
+
+#[step(retries = 0, on_success = attr_hook)]
+fn load() -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[step]
+fn transform() -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[step]
+async fn fetch() -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[pipeline]
+fn nightly() -> anyhow::Result<()> {
+    Ok(())
+}
+
+fn toml_err(text: &str) -> ConfigError {
+    Config::from_toml_str("hookflow.toml", text).unwrap_err()
+}
+
+fn yaml_err(text: &str) -> ConfigError {
+    Config::from_yaml_str("hookflow.yaml", text).unwrap_err()
+}
+
+/// The only problem of `err`.
+fn single(err: &ConfigError) -> &Problem {
+    assert_eq!(err.problems().len(), 1, "{err}");
+    &err.problems()[0]
+}
+
+fn at(p: &Problem) -> (&str, usize, usize) {
+    (p.file(), p.line(), p.column())
+}
+
+#[test]
+fn unknown_step_names_the_closest_step() {
+    let err = toml_err("[steps.lod]\nretries = 1\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.toml", 1, 8));
+    assert_eq!(p.message(), "unknown step `lod`");
+    assert_eq!(p.help(), Some("did you mean `load`?"));
+
+    let err = toml_err("[steps.\"config_errors::lod\"]\nretries = 1\n");
+    assert_eq!(
+        single(&err).help(),
+        Some("did you mean `config_errors::load`?")
+    );
+}
+
+#[test]
+fn unknown_step_far_from_every_name_lists_the_steps() {
+    let err = toml_err("[steps.zzzzzzzz]\n");
+    let help = single(&err).help().unwrap();
+    assert!(help.starts_with("the steps of this program are"), "{help}");
+    assert!(
+        help.contains("`load`") && help.contains("`fetch`"),
+        "{help}"
+    );
+}
+
+#[test]
+fn unknown_pipeline_names_the_closest_pipeline() {
+    let err = yaml_err("pipelines:\n  nighty:\n    durable: true\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.yaml", 2, 3));
+    assert_eq!(p.message(), "unknown pipeline `nighty`");
+    assert_eq!(p.help(), Some("did you mean `nightly`?"));
+}
+
+#[test]
+fn unknown_hook_suggests_and_says_how_to_force_link() {
+    let err = toml_err("[steps.load]\non_success = [\"page_oncal\"]\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.toml", 2, 15));
+    assert_eq!(p.message(), "unknown hook `page_oncal`");
+    assert_eq!(p.help(), Some("did you mean `config_errors::page_oncall`?"));
+    assert!(p.note().unwrap().contains("use that_crate as _;"), "{p:?}");
+}
+
+#[test]
+fn unknown_keys_name_the_closest_key_at_every_level() {
+    let err = toml_err(
+        "[stepz.load]\n\
+         [steps.load]\n\
+         retrys = 2\n\
+         on_failur = []\n\
+         [pipelines.nightly]\n\
+         durabel = true\n\
+         [pipelines.nightly.steps]\n\
+         on_sucess = []\n",
+    );
+    let got: Vec<_> = err
+        .problems()
+        .iter()
+        .map(|p| (p.line(), p.message(), p.help().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, "unknown key `stepz`", "did you mean `steps`?"),
+            (3, "unknown key `retrys`", "did you mean `retries`?"),
+            (4, "unknown key `on_failur`", "did you mean `on_failure`?"),
+            (6, "unknown key `durabel`", "did you mean `durable`?"),
+            (8, "unknown key `on_sucess`", "did you mean `on_success`?"),
+        ]
+    );
+}
+
+#[test]
+fn malformed_duration_says_what_a_duration_looks_like() {
+    let err = toml_err("[steps.load]\nretry_delay = \"ten seconds\"\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.toml", 2, 15));
+    assert!(
+        p.message()
+            .starts_with("malformed duration \"ten seconds\" for `retry_delay`"),
+        "{p:?}"
+    );
+    assert!(p.help().unwrap().contains("\"500ms\""), "{p:?}");
+
+    let err = yaml_err("steps:\n  fetch:\n    timeout: 30\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.yaml", 3, 14));
+    assert_eq!(
+        p.message(),
+        "`timeout` must be a duration string, found an integer"
+    );
+}
+
+#[test]
+fn timeout_on_a_sync_step_is_refused() {
+    let err = toml_err("[steps.load]\ntimeout = \"1s\"\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.toml", 2, 11));
+    assert!(
+        p.message().contains("sync step `config_errors::load`"),
+        "{p:?}"
+    );
+    assert!(p.help().unwrap().contains("async fn"), "{p:?}");
+}
+
+#[test]
+fn a_hook_whose_shape_does_not_fit_the_event_is_refused() {
+    let err = toml_err("[steps.load]\non_success = [\"on_error\"]\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.toml", 2, 15));
+    assert_eq!(
+        p.message(),
+        "hook `config_errors::on_error` takes the error (`fn(&StepError)`), but `on_success` has no error to give"
+    );
+    assert!(p.help().unwrap().contains("on_failure"), "{p:?}");
+    // The same hook fits a failure event.
+    Config::from_toml_str(
+        "hookflow.toml",
+        "[steps.load]\non_failure = [\"on_error\"]\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_ambiguous_bare_name_lists_every_full_path() {
+    let err = toml_err("[steps.load]\non_failure = [\"page\"]\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.toml", 2, 15));
+    assert_eq!(
+        p.message(),
+        "hook name `page` is ambiguous: 2 hooks have it"
+    );
+    let help = p.help().unwrap();
+    assert!(
+        help.contains("`config_errors::slack::page`")
+            && help.contains("`config_errors::email::page`"),
+        "{help}"
+    );
+}
+
+#[test]
+fn toml_syntax_errors_are_reported_with_their_own_positions() {
+    let err = toml_err("[steps.load]\nretries = \n[steps.fetch\n");
+    assert!(err.problems().len() >= 2, "{err}");
+    for p in err.problems() {
+        assert!(p.message().starts_with("invalid TOML: "), "{p:?}");
+    }
+    assert_eq!(err.problems()[0].line(), 2, "{err}");
+    assert_eq!(err.problems().last().unwrap().line(), 3, "{err}");
+}
+
+#[test]
+fn yaml_syntax_errors_are_reported_with_their_position() {
+    let err = yaml_err("steps:\n  load:\n    retries: [1, 2\n");
+    let p = &err.problems()[0];
+    assert!(p.message().starts_with("invalid YAML: "), "{p:?}");
+    assert_eq!(p.file(), "hookflow.yaml");
+    assert!(p.line() >= 3, "{p:?}");
+
+    let err = yaml_err("steps:\n  load: {}\n  load: {}\n");
+    let p = single(&err);
+    assert!(p.message().contains("duplicate"), "{p:?}");
+    assert_eq!(p.line(), 3, "{p:?}");
+}
+
+#[test]
+fn values_of_the_wrong_type_are_refused() {
+    let err = toml_err(
+        "[steps.load]\n\
+         retries = \"two\"\n\
+         on_failure = 3\n\
+         on_success = [1]\n\
+         [pipelines.nightly]\n\
+         durable = \"yes\"\n\
+         [steps.fetch]\n\
+         on_start = \"\"\n",
+    );
+    let got: Vec<_> = err
+        .problems()
+        .iter()
+        .map(|p| (p.line(), p.message()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                2,
+                "`retries` must be a whole number of extra attempts, found a string"
+            ),
+            (
+                3,
+                "`on_failure` must be a list of hook names, found an integer"
+            ),
+            (
+                4,
+                "a hook in `on_success` is named by a string, found an integer"
+            ),
+            (6, "`durable` must be `true` or `false`, found a string"),
+            (8, "empty hook name in `on_start`"),
+        ]
+    );
+    let err = toml_err("[steps.load]\nretries = -1\n");
+    assert!(single(&err)
+        .message()
+        .starts_with("`retries` must be between 0 and"));
+    let err = toml_err("steps = 3\n");
+    assert_eq!(
+        single(&err).message(),
+        "`steps` must be a table, found an integer"
+    );
+}
+
+#[test]
+fn retries_on_a_step_without_retries_in_its_attribute_says_to_add_retries_0() {
+    let err = toml_err("[steps.transform]\nretries = 2\nretry_delay = \"1s\"\n");
+    assert_eq!(err.problems().len(), 2, "{err}");
+    let p = &err.problems()[0];
+    assert_eq!(at(p), ("hookflow.toml", 2, 11));
+    assert_eq!(
+        p.message(),
+        "`retries` for step `config_errors::transform`, whose attribute has no `retries`"
+    );
+    assert!(p
+        .help()
+        .unwrap()
+        .starts_with("add `retries = 0` to its `#[step(..)]` attribute"));
+    assert!(p.help().unwrap().contains("config_errors.rs:"), "{p:?}");
+}
+
+#[test]
+fn an_async_hook_on_a_sync_step_is_refused() {
+    let err = toml_err("[steps.load]\non_success = [\"notify\"]\n");
+    let p = single(&err);
+    assert_eq!(
+        p.message(),
+        "`config_errors::notify` is an async hook; a sync step or pipeline cannot await it"
+    );
+    Config::from_toml_str(
+        "hookflow.toml",
+        "[steps.fetch]\non_success = [\"notify\"]\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn alert_tables_and_alerters_need_the_alerts_feature() {
+    let err = toml_err(
+        "[steps.load]\n\
+         on_failure = [{ alert = \"ops\" }, { suggest_fix = \"ops\" }]\n\
+         [alerters.ops]\n\
+         kind = \"slack\"\n",
+    );
+    let got: Vec<_> = err
+        .problems()
+        .iter()
+        .map(|p| (p.line(), p.message()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                2,
+                "`{ alert = .. }` hook entries need the `alerts` feature of hookflow"
+            ),
+            (
+                2,
+                "`{ suggest_fix = .. }` hook entries need the `alerts` feature of hookflow"
+            ),
+            (3, "`[alerters]` needs the `alerts` feature of hookflow"),
+        ]
+    );
+}
+
+#[test]
+fn a_step_configured_twice_under_two_names_is_refused() {
+    let err = toml_err("[steps.load]\nretries = 1\n[steps.\"crate::load\"]\nretries = 2\n");
+    let p = single(&err);
+    assert_eq!(p.line(), 3);
+    assert_eq!(
+        p.message(),
+        "step `config_errors::load` is configured twice"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once_in_file_order_and_rendered() {
+    let text = "[steps.lod]\n\
+                on_success = [\"page_oncal\"]\n\
+                [steps.load]\n\
+                timeout = \"1s\"\n\
+                retry_delay = \"soon\"\n\
+                on_success = [\"on_error\"]\n";
+    let err = toml_err(text);
+    let lines: Vec<_> = err.problems().iter().map(Problem::line).collect();
+    assert_eq!(lines, [1, 2, 4, 5, 6], "{err}");
+
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("hookflow.toml: 5 problems in the configuration; nothing was applied")
+    );
+    for p in err.problems() {
+        let head = format!("hookflow.toml:{}:{}: {}", p.line(), p.column(), p.message());
+        assert!(shown.contains(&head), "missing {head:?} in\n{shown}");
+    }
+    // A snippet of the line with a caret under the name, and the help.
+    assert!(shown.contains("1 | [steps.lod]\n  |        ^^^"), "{shown}");
+    assert!(shown.contains("= help: did you mean `load`?"), "{shown}");
+}
+
+#[test]
+fn a_failed_load_changes_nothing() {
+    let _g = exclusive();
+    // Nothing installed: a failed load leaves the attributes in charge.
+    let bad = "[steps.load]\non_success = [\"page_oncall\"]\n[steps.nope]\n";
+    toml_err(bad);
+    load().unwrap();
+    assert_eq!(take("load"), ["attr_hook"]);
+
+    // An installed configuration stays in charge after a failed load.
+    Config::from_toml_str("hookflow.toml", "[steps.load]\non_success = []\n")
+        .unwrap()
+        .install();
+    toml_err(bad);
+    yaml_err("steps:\n  load:\n    on_success: [page_oncall]\n    retries: x\n");
+    load().unwrap();
+    assert_eq!(take("load"), Vec::<String>::new());
+}
