@@ -90,7 +90,7 @@ impl<M: 'static, S: Default> Table<M, S> {
         let size = std::mem::size_of::<M>();
         let offset = (meta as *const M as usize).wrapping_sub(self.registry.as_ptr() as usize);
         let index = offset / size.max(1);
-        (size != 0 && offset % size == 0 && index < self.registry.len()).then_some(index)
+        (size != 0 && offset.is_multiple_of(size) && index < self.registry.len()).then_some(index)
     }
 
     fn get_mut(&mut self, meta: &'static M) -> &mut S {
