@@ -20,22 +20,8 @@ use criterion::{criterion_group, Criterion};
 fn noop() {}
 
 /// The same no-op hook, registered by name for the file.
+#[hookflow::hook]
 pub fn noop_named() {}
-
-const _: () = {
-    #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::HOOKS)]
-    #[linkme(crate = ::hookflow::__private::linkme)]
-    static HOOK: ::hookflow::__private::NamedHook = ::hookflow::__private::NamedHook::__new(
-        concat!(module_path!(), "::noop_named"),
-        ::hookflow::__private::HookShape::Unit,
-        false,
-        |name| {
-            <_ as ::hookflow::__private::ErrorHook<::hookflow::__private::event::on_failure, _>>::__erase(
-                noop_named, name,
-            )
-        },
-    );
-};
 
 #[hookflow::step(on_success = noop)]
 fn with_attribute_hook(x: u64) -> u64 {

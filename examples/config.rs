@@ -9,27 +9,8 @@ use std::time::Duration;
 
 use hookflow::prelude::*;
 
-/// Hooks that a configuration file can attach are registered by name.
-macro_rules! register {
-    ($f:ident, $shape:ident) => {
-        const _: () = {
-            #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::HOOKS)]
-            #[linkme(crate = ::hookflow::__private::linkme)]
-            static HOOK: ::hookflow::__private::NamedHook = ::hookflow::__private::NamedHook::__new(
-                concat!(module_path!(), "::", stringify!($f)),
-                ::hookflow::__private::HookShape::$shape,
-                false,
-                |name| {
-                    <_ as ::hookflow::__private::ErrorHook<
-                        ::hookflow::__private::event::on_failure,
-                        _,
-                    >>::__erase($f, name)
-                },
-            );
-        };
-    };
-}
-
+/// `#[hook]` registers a function by name, so that the file can attach it.
+#[hook]
 fn page_oncall(ctx: &HookContext, err: &StepError) {
     println!(
         "  [on_failure] page on-call: `{}` failed after {} attempts: {}",
@@ -38,8 +19,8 @@ fn page_oncall(ctx: &HookContext, err: &StepError) {
         err.message()
     );
 }
-register!(page_oncall, CtxErr);
 
+#[hook]
 fn log_retry(ctx: &HookContext) {
     println!(
         "  [on_retry]   `{}` attempt {}/{} failed, retrying",
@@ -48,8 +29,8 @@ fn log_retry(ctx: &HookContext) {
         ctx.max_attempts()
     );
 }
-register!(log_retry, Ctx);
 
+#[hook]
 fn log_success(ctx: &HookContext) {
     println!(
         "  [on_success] `{}` done in {:?}",
@@ -57,11 +38,11 @@ fn log_success(ctx: &HookContext) {
         ctx.duration()
     );
 }
-register!(log_success, Ctx);
 
 mod alerts {
-    use hookflow::HookContext;
+    use hookflow::{hook, HookContext};
 
+    #[hook]
     pub fn open_ticket(ctx: &HookContext) {
         println!(
             "  [on_failure] ticket for run {} of `{}`: {} step(s) failed",
@@ -70,7 +51,6 @@ mod alerts {
             ctx.failed_steps().len()
         );
     }
-    register!(open_ticket, Ctx);
 }
 
 /// The attribute's own hook; the file replaces it.

@@ -299,18 +299,124 @@ pub use hookflow_macros::step;
 /// its own that shares the outer run's resources and cancellation.
 pub use hookflow_macros::pipeline;
 
+/// Registers a function as a hook by name, so that configuration files can
+/// attach it, and checks at compile time that configuration can.
+///
+/// ```
+/// use hookflow::prelude::*;
+///
+/// pub mod alerts {
+///     use hookflow::prelude::*;
+///
+///     #[hook]
+///     pub fn page_oncall(ctx: &HookContext, err: &StepError) {
+///         eprintln!("paging: {} failed: {err}", ctx.step_name().unwrap_or("?"));
+///     }
+/// }
+///
+/// // Its full path, a `crate::` path, or its bare name while no other
+/// // registered hook has it:
+/// let by_path = hookflow::named::hook("rust_out::alerts::page_oncall", None).unwrap();
+/// let by_crate_path = hookflow::named::hook("crate::alerts::page_oncall", Some("rust_out")).unwrap();
+/// let by_name = hookflow::named::hook("page_oncall", None).unwrap();
+/// assert_eq!(by_path.path(), "rust_out::alerts::page_oncall");
+/// assert_eq!(by_name.path(), by_crate_path.path());
+/// assert_eq!(by_name.shape(), hookflow::named::HookShape::CtxErr);
+/// assert!(!by_name.is_async());
+/// assert_eq!(
+///     hookflow::named::hook("page_on_call", None).unwrap_err(),
+///     hookflow::named::HookLookupError::Unknown,
+/// );
+///
+/// // The function itself is unchanged: it can still be called, and attached
+/// // in a step's attribute.
+/// #[step(on_failure = alerts::page_oncall)]
+/// fn load() -> anyhow::Result<u32> { anyhow::bail!("no rows") }
+/// assert!(load().is_err());
+/// ```
+///
+/// # Names
+///
+/// A hook is registered under its path, `concat!(module_path!(), "::", name)`
+/// (`my_crate::alerts::page_oncall`), and found by
+/// [`named::hook`](crate::named::hook) by that path, by the crate-relative
+/// `crate::alerts::page_oncall`, or by its bare name `page_oncall` when only
+/// one registered hook has it (otherwise the lookup answers
+/// [`Ambiguous`](crate::named::HookLookupError::Ambiguous) with every full
+/// path). [`named::hooks`](crate::named::hooks) lists them all. The built-in
+/// hooks are registered the same way under `hookflow::…` names.
+/// Registration happens at link time: it costs nothing when the program
+/// starts or runs. `#[hook]` takes no arguments and needs no cargo feature.
+///
+/// # Shapes
+///
+/// A registered hook has one of the untyped shapes, which fit any step or
+/// pipeline:
+///
+/// | shape | events it fits |
+/// |---|---|
+/// | `fn()` | every event |
+/// | `fn(&HookContext)` | every event |
+/// | `fn(&StepError)` | `on_failure`, `on_retry`, `on_crash` |
+/// | `fn(&HookContext, &StepError)` | `on_failure`, `on_retry`, `on_crash` |
+///
+/// each sync or `async fn`, returning `()` or `Result<(), E>` with
+/// `E: Display`. Any other shape is a compile error on the function's name
+/// that lists these. A typed hook sees a value only one step has (its own
+/// error type, its output), so it can only be attached in that step's
+/// attribute:
+///
+/// ```compile_fail,E0277
+/// use hookflow::hook;
+///
+/// #[derive(Debug)]
+/// struct NotFound;
+///
+/// // error: `for<'a> fn(&'a NotFound) {gone}` cannot be registered with
+/// //        `#[hook]`: configuration files can only attach hooks of the
+/// //        untyped shapes
+/// #[hook]
+/// fn gone(err: &NotFound) {}
+/// ```
+///
+/// The fix: take the [`StepError`] and find the typed error in it (or drop
+/// `#[hook]` and attach the typed hook in the step's attribute).
+///
+/// ```
+/// use hookflow::{hook, StepError};
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("not found")]
+/// struct NotFound;
+///
+/// #[hook]
+/// fn gone(err: &StepError) {
+///     if let Some(NotFound) = err.downcast_ref::<NotFound>() {
+///         eprintln!("gone");
+///     }
+/// }
+/// # fn main() { assert!(hookflow::named::hook("gone", None).is_ok()); }
+/// ```
+///
+/// `#[hook]` on a method (a function taking `self`), on a generic function
+/// (type or const parameters, `impl Trait` parameters) or on anything that
+/// is not a function is a compile error too; the function is still emitted,
+/// so one mistake gives one error. In an `impl` block, register a free
+/// function that calls the associated one.
+pub use hookflow_macros::hook;
+
 pub use hookflow_runtime::{
-    current, default_hook_timeout, in_current_run, registry, set_default_hook_timeout, signature,
-    spawn, wait_for_detached_hooks, CancelHandle, ErrorKind, Event, FailedStep, HookContext,
-    HookContextBuilder, HookOutcome, HookStatus, InRun, PipelineError, PipelineMeta, Resources,
-    Run, RunReport, Status, StepError, StepMeta,
+    current, default_hook_timeout, in_current_run, named, registry, set_default_hook_timeout,
+    signature, spawn, wait_for_detached_hooks, CancelHandle, ErrorKind, Event, FailedStep,
+    HookContext, HookContextBuilder, HookOutcome, HookStatus, InRun, PipelineError, PipelineMeta,
+    Resources, Run, RunReport, Status, StepError, StepMeta,
 };
 
 /// The common names: `use hookflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        current, pipeline, step, ErrorKind, HookContext, PipelineError, Resources, Run, Status,
-        StepError,
+        current, hook, pipeline, step, ErrorKind, HookContext, PipelineError, Resources, Run,
+        Status, StepError,
     };
 }
 

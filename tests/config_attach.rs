@@ -2,7 +2,6 @@
 //! paths and `crate::` paths, in file order, replacing the attribute's list.
 #![cfg(feature = "config")]
 
-#[macro_use]
 mod config_common;
 
 use config_common::{exclusive, record, take};
@@ -16,38 +15,38 @@ fn attr_finish(ctx: &HookContext) {
     record(ctx, "attr_finish");
 }
 
+#[hookflow::hook]
 pub fn unique_hook(ctx: &HookContext) {
     record(ctx, "unique_hook");
 }
-named_hook!(unique_hook, Ctx);
 
 pub mod alerts {
     use super::*;
 
+    #[hookflow::hook]
     pub fn page(ctx: &HookContext) {
         record(ctx, "alerts::page");
     }
-    named_hook!(page, Ctx);
 
+    #[hookflow::hook]
     pub fn on_error(ctx: &HookContext, err: &StepError) {
         record(ctx, &format!("alerts::on_error:{}", err.message()));
     }
-    named_hook!(on_error, CtxErr);
 
+    #[hookflow::hook]
     pub async fn notify(ctx: &HookContext) {
         tokio::task::yield_now().await;
         record(ctx, "alerts::notify");
     }
-    named_hook!(notify, Ctx, async);
 }
 
 pub mod audit {
     use super::*;
 
+    #[hookflow::hook]
     pub fn page(ctx: &HookContext) {
         record(ctx, "audit::page");
     }
-    named_hook!(page, Ctx);
 }
 
 #[step(on_success = attr_success, on_finish = attr_finish)]

@@ -3,7 +3,6 @@
 //! never a mix of two.
 #![cfg(feature = "config")]
 
-#[macro_use]
 mod config_common;
 
 use std::cell::RefCell;
@@ -23,30 +22,30 @@ fn note(ctx: &HookContext, what: &str) {
     SEEN.with(|s| s.borrow_mut().push(entry));
 }
 
+#[hookflow::hook]
 pub fn a_start(ctx: &HookContext) {
     note(ctx, "A:start");
 }
-named_hook!(a_start, Ctx);
+#[hookflow::hook]
 pub fn a_retry(ctx: &HookContext) {
     note(ctx, "A:retry");
 }
-named_hook!(a_retry, Ctx);
+#[hookflow::hook]
 pub fn a_fail(ctx: &HookContext) {
     note(ctx, "A:fail");
 }
-named_hook!(a_fail, Ctx);
+#[hookflow::hook]
 pub fn b_start(ctx: &HookContext) {
     note(ctx, "B:start");
 }
-named_hook!(b_start, Ctx);
+#[hookflow::hook]
 pub fn b_retry(ctx: &HookContext) {
     note(ctx, "B:retry");
 }
-named_hook!(b_retry, Ctx);
+#[hookflow::hook]
 pub fn b_fail(ctx: &HookContext) {
     note(ctx, "B:fail");
 }
-named_hook!(b_fail, Ctx);
 
 fn attr_fail(ctx: &HookContext) {
     note(ctx, "attr:fail");

@@ -3,33 +3,32 @@
 //! load installs nothing.
 #![cfg(feature = "config")]
 
-#[macro_use]
 mod config_common;
 
 use config_common::{exclusive, record, take};
 use hookflow::config::{Config, ConfigError, Problem};
 use hookflow::{pipeline, step, HookContext, StepError};
 
+#[hookflow::hook]
 pub fn page_oncall(ctx: &HookContext) {
     record(ctx, "page_oncall");
 }
-named_hook!(page_oncall, Ctx);
 
+#[hookflow::hook]
 pub fn on_error(err: &StepError) {
     let _ = err;
 }
-named_hook!(on_error, Err);
 
+#[hookflow::hook]
 pub async fn notify() {}
-named_hook!(notify, Unit, async);
 
 pub mod slack {
+    #[hookflow::hook]
     pub fn page() {}
-    named_hook!(page, Unit);
 }
 pub mod email {
+    #[hookflow::hook]
     pub fn page() {}
-    named_hook!(page, Unit);
 }
 
 fn attr_hook(ctx: &HookContext) {

@@ -3,22 +3,21 @@
 //! has a position inside the file and renders.
 #![cfg(feature = "config")]
 
-#[macro_use]
 mod config_common;
 
 use hookflow::config::{Config, ConfigError};
 use hookflow::{pipeline, step, HookContext, StepError};
 use proptest::prelude::*;
 
+#[hookflow::hook]
 pub fn page(ctx: &HookContext) {
     let _ = ctx;
 }
-named_hook!(page, Ctx);
 
+#[hookflow::hook]
 pub fn report(err: &StepError) {
     let _ = err;
 }
-named_hook!(report, Err);
 
 #[step(retries = 1)]
 fn load() -> anyhow::Result<()> {

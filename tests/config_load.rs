@@ -2,7 +2,6 @@
 //! cannot be read, or whose extension names no format, is a clear error.
 #![cfg(feature = "config")]
 
-#[macro_use]
 mod config_common;
 
 use std::path::PathBuf;
@@ -11,10 +10,10 @@ use config_common::{exclusive, record, take};
 use hookflow::config::{load, ConfigError};
 use hookflow::{pipeline, step, HookContext};
 
+#[hookflow::hook]
 pub fn loaded_hook(ctx: &HookContext) {
     record(ctx, "loaded_hook");
 }
-named_hook!(loaded_hook, Ctx);
 
 #[step]
 fn from_file() -> u32 {

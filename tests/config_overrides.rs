@@ -2,7 +2,6 @@
 //! the attribute's values for the calls that start after `install`.
 #![cfg(feature = "config")]
 
-#[macro_use]
 mod config_common;
 
 use std::sync::atomic::{AtomicU32, Ordering};

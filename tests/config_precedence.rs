@@ -3,22 +3,21 @@
 //! then a step's own list beats its pipeline's default, as without a file.
 #![cfg(feature = "config")]
 
-#[macro_use]
 mod config_common;
 
 use config_common::{exclusive, record, take};
 use hookflow::config::Config;
 use hookflow::{pipeline, step, HookContext};
 
+#[hookflow::hook]
 pub fn cfg_a(ctx: &HookContext) {
     record(ctx, "cfg_a");
 }
-named_hook!(cfg_a, Ctx);
 
+#[hookflow::hook]
 pub fn cfg_b(ctx: &HookContext) {
     record(ctx, "cfg_b");
 }
-named_hook!(cfg_b, Ctx);
 
 fn attr_step_fail(ctx: &HookContext) {
     record(ctx, "attr_step_fail");

@@ -54,50 +54,6 @@ fn detached_hooks_run_even_when_the_callers_runtime_shuts_down() {
     );
 }
 
-async fn async_success(ctx: &HookContext) {
-    record(&common::key(ctx), "async-success");
-}
-
-#[step(on_success = [async_success, on_finish], timeout = "1s", retries = 1, retry_delay = "1ms")]
-async fn no_timers(fail: bool) -> anyhow::Result<u32> {
-    anyhow::ensure!(!fail, "failed");
-    Ok(7)
-}
-
-#[test]
-fn a_runtime_without_timers_never_makes_a_hook_panic_the_caller() {
-    std::panic::set_hook(Box::new(|_| {}));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    // `timeout` cannot be kept: a clear error, not retried, not a panic.
-    let err = rt.block_on(no_timers(false)).unwrap_err();
-    let _ = std::panic::take_hook();
-    assert_eq!(err.attempt(), 1);
-    assert_eq!(
-        err.message(),
-        "`timeout` needs a Tokio runtime with the time driver enabled"
-    );
-    assert_eq!(take("no_timers"), Vec::<String>::new());
-}
-
-#[step(on_success = async_success)]
-async fn async_hook_without_timers() -> u32 {
-    3
-}
-
-#[test]
-fn an_async_hook_without_timers_runs_unbounded() {
-    std::panic::set_hook(Box::new(|_| {}));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let v = rt.block_on(async_hook_without_timers());
-    let _ = std::panic::take_hook();
-    assert_eq!(v.unwrap(), 3);
-    assert_eq!(take("async_hook_without_timers"), ["async-success"]);
-}
-
 #[step(retries = 3, on_start = on_start, on_retry = on_retry, on_failure = on_failure, on_cancel = on_cancel, on_finish = on_finish)]
 fn cancels_its_own_run() -> anyhow::Result<()> {
     hookflow::current().unwrap();

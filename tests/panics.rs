@@ -92,3 +92,44 @@ fn a_panic_ends_the_call_without_retrying() {
     assert_eq!(err.attempt(), 1);
     assert_eq!(take("panics_are_not_retried"), ["failure:panic:once"]);
 }
+
+/// A panic payload whose own `Drop` panics (std documents that dropping a
+/// caught payload can panic).
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("the payload's drop panicked");
+    }
+}
+
+#[step(on_crash = on_crash, on_cancel = common::on_cancel, on_finish = on_finish)]
+fn bomb() {
+    std::panic::panic_any(Bomb)
+}
+
+#[step(on_crash = on_crash, on_cancel = common::on_cancel, on_finish = on_finish)]
+async fn bomb_async() {
+    std::panic::panic_any(Bomb)
+}
+
+#[test]
+fn a_payload_whose_drop_panics_still_ends_crashed_sync() {
+    let err = bomb().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Panic);
+    assert_eq!(err.message(), "panic with a non-string payload");
+    assert_eq!(
+        take("bomb"),
+        ["crash:panic with a non-string payload", "finish:crashed"]
+    );
+}
+
+#[tokio::test]
+async fn a_payload_whose_drop_panics_still_ends_crashed_async() {
+    let err = bomb_async().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Panic);
+    assert_eq!(
+        take("bomb_async"),
+        ["crash:panic with a non-string payload", "finish:crashed"]
+    );
+}

@@ -140,8 +140,11 @@ fn pipeline_errors_keep_the_original_error_reachable_through_the_step() {
     assert!(err.downcast_ref::<StepError>().is_some());
     assert_eq!(err.pipeline_name(), "billing");
     assert!(err.to_string().starts_with("pipeline `billing` failed"));
-    let source = std::error::Error::source(&err).expect("a source");
-    assert!(source.to_string().contains("quota exceeded"));
+    // The cause appears once in the whole chain (`source()` continues where
+    // `Display` stops); the original stays reachable by type.
+    let chain = format!("{:#}", anyhow::Error::new(err.clone()));
+    assert_eq!(chain.matches("quota exceeded").count(), 1, "{chain}");
+    assert!(err.as_step_error().original().is_some());
     assert_eq!(
         take("billing"),
         ["run-failed[charge(error):quota exceeded]"]
@@ -257,3 +260,36 @@ async fn an_async_default_on_a_sync_step_still_fires_once() {
 
 #[pipeline(name = "Named run")]
 fn named_run() {}
+
+fn sync_crash_first(e: &StepError) {
+    record(e.step_name(), "sync-crash");
+}
+
+fn sync_finish_last(ctx: &HookContext) {
+    record(&common::key(ctx), format!("sync-finish:{}", ctx.status()));
+}
+
+#[step(on_crash = sync_crash_first, on_finish = sync_finish_last)]
+fn crashes_inside_async() {
+    panic!("boom")
+}
+
+#[pipeline(steps(on_failure = async_default))]
+async fn async_default_between_sync_hooks() -> anyhow::Result<()> {
+    let _ = crashes_inside_async();
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_sync_step_hands_only_the_rest_of_its_plan_to_the_hook_thread() {
+    // Plan: on_crash (sync, runs in place), on_failure (async default: the
+    // rest goes to the hook thread), on_finish (sync, after it, in order).
+    async_default_between_sync_hooks().await.unwrap();
+    assert!(hookflow::wait_for_detached_hooks(
+        std::time::Duration::from_secs(5)
+    ));
+    assert_eq!(
+        take("crashes_inside_async"),
+        ["sync-crash", "async-default", "sync-finish:crashed"]
+    );
+}

@@ -110,3 +110,39 @@ fn the_builder_sets_resources_for_unit_tests_of_hooks() {
     let bare = HookContext::builder().step("charge").build();
     assert_eq!(notify(&bare), Err("no recorder".to_owned()));
 }
+
+struct Token(&'static str);
+
+static AUDIT_SAW: Mutex<Vec<bool>> = Mutex::new(Vec::new());
+
+#[hookflow::pipeline]
+fn audit() -> anyhow::Result<bool> {
+    Ok(current().unwrap().resource::<Token>().is_some())
+}
+
+fn start_audit() {
+    // A pipeline started from inside a hook must not take the configuration
+    // the `Run` holds for the pipeline it was given.
+    let saw_token = audit().unwrap();
+    AUDIT_SAW.lock().unwrap().push(saw_token);
+}
+
+#[step(on_success = start_audit)]
+fn warmup() {}
+
+#[pipeline]
+fn main_flow() -> anyhow::Result<&'static str> {
+    let ctx = current().unwrap();
+    Ok(ctx.resource::<Token>().map_or("none", |t| t.0))
+}
+
+#[test]
+fn a_pipeline_started_inside_a_hook_leaves_the_runs_configuration_alone() {
+    let report = Run::new().resource(Token("prod")).execute(|| {
+        warmup().unwrap();
+        main_flow()
+    });
+    assert_eq!(*report.output().as_ref().unwrap(), "prod");
+    assert_eq!(report.status(), Some(hookflow::Status::Completed));
+    assert_eq!(*AUDIT_SAW.lock().unwrap(), [false]);
+}

@@ -1,6 +1,6 @@
-//! Compile-time behaviour of `#[step]` and `#[pipeline]`: what compiles and
-//! runs (`ui-tests/pass`), and the exact errors for what must not
-//! (`ui-tests/fail/*.stderr`, reviewed by hand).
+//! Compile-time behaviour of `#[step]`, `#[pipeline]` and `#[hook]`: what
+//! compiles and runs (`ui-tests/pass`), and the exact errors for what must
+//! not (`ui-tests/fail/*.stderr`, reviewed by hand).
 //!
 //! The snapshots depend on the compiler's wording, so the toolchain is pinned
 //! in `rust-toolchain.toml`. Regenerate with

@@ -207,3 +207,14 @@ pub fn each_event(events: &Events) -> [(&'static str, Option<&HookList>); 7] {
         ("Finish", events.on_finish.as_ref()),
     ]
 }
+
+/// `#[hook]` takes no arguments: a hook is registered under its path.
+pub fn hook_args(args: proc_macro2::TokenStream) -> darling::Result<()> {
+    match args.into_iter().next() {
+        None => Ok(()),
+        Some(first) => Err(Error::custom(
+            "`#[hook]` takes no arguments: the hook is registered under its path (`my_crate::module::name`) and its bare name, which configuration files use to attach it",
+        )
+        .with_span(&first.span())),
+    }
+}

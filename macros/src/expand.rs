@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Pat, ReturnType};
 
 use crate::attr::{each_event, Events, HookList, PipelineArgs, StepArgs};
-use crate::model::{FnModel, Returns};
+use crate::model::{FnModel, HookFn, Returns};
 
 /// Which registration function (and so which signature trait) checks a hook.
 #[derive(Clone, Copy)]
@@ -312,6 +312,8 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         #vis #sig {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::STEPS)]
             #[linkme(crate = ::hookflow::__private::linkme)]
+            // `..DEFAULT` keeps the expansion valid when the description grows.
+            #[allow(clippy::needless_update)]
             static __HOOKFLOW_STEP: ::hookflow::__private::StepMeta = ::hookflow::__private::StepMeta {
                 name: #name,
                 fn_name: #fn_name,
@@ -373,6 +375,8 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
         #vis #sig {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::PIPELINES)]
             #[linkme(crate = ::hookflow::__private::linkme)]
+            // `..DEFAULT` keeps the expansion valid when the description grows.
+            #[allow(clippy::needless_update)]
             static __HOOKFLOW_PIPELINE: ::hookflow::__private::PipelineMeta = ::hookflow::__private::PipelineMeta {
                 name: #name,
                 fn_name: #fn_name,
@@ -405,4 +409,29 @@ pub fn timeout_on_sync(span: Span) -> syn::Error {
         span,
         "`timeout` needs an `async fn` step: a sync function cannot be interrupted when its time is up; make the step `async fn`, or remove `timeout`",
     )
+}
+
+/// `#[hook]`: the function unchanged, and its registry entry. The shape is
+/// checked by `named_fn`, spanned on the function's name; both uses are the
+/// same expression, so a wrong shape is one error.
+pub fn hook(model: HookFn) -> TokenStream {
+    let item = &model.item;
+    let ident = &item.sig.ident;
+    let bare = syn::ext::IdentExt::unraw(ident).to_string();
+    let check = quote_spanned!(ident.span()=> ::hookflow::__private::named_fn(&#ident));
+    quote! {
+        #item
+        const _: () = {
+            #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::HOOKS)]
+            #[linkme(crate = ::hookflow::__private::linkme)]
+            static __HOOKFLOW_NAMED_HOOK: ::hookflow::__private::NamedHook =
+                #check.register(
+                    ::core::concat!(::core::module_path!(), "::", #bare),
+                    __hookflow_make,
+                );
+            fn __hookflow_make(name: &'static str) -> ::hookflow::__private::ErasedHook {
+                #check.erase(name)
+            }
+        };
+    }
 }

@@ -1,6 +1,6 @@
 //! Attribute macros of hookflow. Use them through the `hookflow` crate
-//! (`hookflow::step`, `hookflow::pipeline`), whose documentation describes
-//! them in full.
+//! (`hookflow::step`, `hookflow::pipeline`, `hookflow::hook`), whose
+//! documentation describes them in full.
 //!
 //! Set `HOOKFLOW_DEBUG_EXPAND=1` while building to print every expansion to
 //! stderr.
@@ -52,6 +52,28 @@ pub fn pipeline(args: TokenStream, item: TokenStream) -> TokenStream {
     )
 }
 
+/// See `hookflow::hook`.
+#[proc_macro_attribute]
+pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item: TokenStream2 = item.into();
+    let mut errors = darling::Error::accumulator();
+    errors.handle(attr::hook_args(args.into()));
+    let model = match fallback::parse_fn("hook", item.clone()) {
+        Ok(f) => errors.handle(model::HookFn::new(f)),
+        Err(e) => {
+            errors.push(e.into());
+            None
+        }
+    };
+    let output = match errors.finish() {
+        Err(e) => fallback::with_errors(item, e),
+        // A model is missing only after an error.
+        Ok(()) => model.map_or(item, expand::hook),
+    };
+    debug_expansion("hook", &output);
+    output.into()
+}
+
 /// Parses the arguments and the function, collects every problem, and turns
 /// them into compile errors next to the unchanged function; or expands.
 fn run<A: FromMeta>(
@@ -85,8 +107,13 @@ fn run<A: FromMeta>(
         },
         _ => fallback::with_errors(item, errors.finish().expect_err("a part failed to parse")),
     };
+    debug_expansion(macro_name, &output);
+    output.into()
+}
+
+/// Prints the expansion when `HOOKFLOW_DEBUG_EXPAND` is set.
+fn debug_expansion(macro_name: &str, output: &TokenStream2) {
     if std::env::var_os("HOOKFLOW_DEBUG_EXPAND").is_some() {
         eprintln!("#[hookflow::{macro_name}] expands to:\n{output}\n");
     }
-    output.into()
 }

@@ -336,3 +336,57 @@ impl<'ast> Visit<'ast> for Scan<'_> {
         syn::visit::visit_expr(self, e);
     }
 }
+
+/// A `#[hook]` function: a free, non-generic function (its shape is
+/// checked by the compiler, against the runtime's `NamedHookFn`).
+pub struct HookFn {
+    pub item: ItemFn,
+}
+
+impl HookFn {
+    pub fn new(item: ItemFn) -> darling::Result<HookFn> {
+        let mut errors = darling::Error::accumulator();
+        let sig = &item.sig;
+        for input in &sig.inputs {
+            if let FnArg::Receiver(r) = input {
+                errors.push(
+                    darling::Error::custom(
+                        "`#[hook]` cannot register a method: a hook attached by name is called without a value for `self`; make it a free function, such as `fn page_oncall(ctx: &HookContext)`",
+                    )
+                    .with_span(&r.self_token),
+                );
+            }
+        }
+        let params = &sig.generics.params;
+        if params
+            .iter()
+            .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
+        {
+            errors.push(
+                darling::Error::custom(
+                    "`#[hook]` cannot register a generic function: configuration attaches one function, so its parameter types must be written out; remove the type parameters, or register a non-generic function that calls this one",
+                )
+                .with_span(&sig.generics),
+            );
+        }
+        for input in &sig.inputs {
+            if let FnArg::Typed(pt) = input {
+                let mut scan = Scan {
+                    generics: &[],
+                    opaque: false,
+                    has_impl: false,
+                };
+                scan.visit_type(&pt.ty);
+                if scan.has_impl {
+                    errors.push(
+                        darling::Error::custom(
+                            "`#[hook]` cannot register a generic function: an `impl Trait` parameter makes it generic; write the parameter's type (`&HookContext` or `&StepError`)",
+                        )
+                        .with_span(&pt.ty),
+                    );
+                }
+            }
+        }
+        errors.finish_with(HookFn { item })
+    }
+}

@@ -1,117 +1,23 @@
-//! What a hook can see: [`HookContext`], [`Status`] and the context builder.
+//! What a hook can see: [`HookContext`] and the context builder.
+//!
+//! A context reads the data that stays the same for a whole call (names,
+//! run, resources, span) through [`View`]: the runtime lends its running
+//! frame (no copy); a context built by hand or detached owns its data.
 
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use tracing::Span;
 use uuid::Uuid;
 
+use crate::clock::Stamp;
 use crate::error::{FailedStep, StepError};
-use crate::frame::Frame;
 use crate::resources::Resources;
-
-/// The state of a step call or pipeline run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-#[non_exhaustive]
-pub enum Status {
-    /// Still running (what [`current()`](crate::current) sees in a body).
-    Running,
-    /// Finished with a value.
-    Completed,
-    /// Returned an error or timed out, after all retries.
-    Failed,
-    /// Panicked.
-    Crashed,
-    /// Its future was dropped, or its run cancelled.
-    Cancelled,
-}
-
-impl Status {
-    /// The lower-case name used in logs and templates: `running`,
-    /// `completed`, `failed`, `crashed`, `cancelled`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Running => "running",
-            Status::Completed => "completed",
-            Status::Failed => "failed",
-            Status::Crashed => "crashed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    /// `false` only for [`Status::Running`].
-    pub fn is_terminal(self) -> bool {
-        self != Status::Running
-    }
-
-    pub(crate) fn from_u8(v: u8) -> Status {
-        match v {
-            1 => Status::Completed,
-            2 => Status::Failed,
-            3 => Status::Crashed,
-            4 => Status::Cancelled,
-            _ => Status::Running,
-        }
-    }
-
-    pub(crate) fn to_u8(self) -> u8 {
-        match self {
-            Status::Running => 0,
-            Status::Completed => 1,
-            Status::Failed => 2,
-            Status::Crashed => 3,
-            Status::Cancelled => 4,
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A point in time, read from the monotonic clock on hot paths and turned
-/// into wall-clock time only when asked.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Stamp {
-    Mono(Instant),
-    Wall(SystemTime),
-}
-
-impl Stamp {
-    pub(crate) fn now() -> Stamp {
-        Stamp::Mono(Instant::now())
-    }
-
-    pub(crate) fn wall(self) -> SystemTime {
-        match self {
-            Stamp::Wall(t) => t,
-            Stamp::Mono(i) => {
-                static ANCHOR: OnceLock<(Instant, SystemTime)> = OnceLock::new();
-                let (ai, aw) = *ANCHOR.get_or_init(|| (Instant::now(), SystemTime::now()));
-                if i >= ai {
-                    aw + (i - ai)
-                } else {
-                    aw - (ai - i)
-                }
-            }
-        }
-    }
-
-    pub(crate) fn since(self, earlier: Stamp) -> Duration {
-        match (earlier, self) {
-            (Stamp::Mono(a), Stamp::Mono(b)) => b.saturating_duration_since(a),
-            (a, b) => b.wall().duration_since(a.wall()).unwrap_or_default(),
-        }
-    }
-}
+use crate::status::Status;
 
 /// A pointer to a step's output, lent to its hooks.
 #[derive(Clone, Copy)]
@@ -170,7 +76,21 @@ pub struct HookContext {
     pub(crate) failed_steps: Option<Arc<[FailedStep]>>,
 }
 
-/// The data that stays the same for a whole step call or run.
+/// The data that stays the same for a whole step call or run, as a context
+/// reads it.
+pub(crate) trait View: Sync {
+    fn step_name(&self) -> Option<&str>;
+    fn pipeline_name(&self) -> Option<&str>;
+    fn run_id(&self) -> Option<Uuid>;
+    fn max_attempts(&self) -> u32;
+    fn started(&self) -> Option<Stamp>;
+    fn resources(&self) -> Option<&Resources>;
+    fn span(&self) -> &Span;
+    /// The same data, owned.
+    fn owned(&self) -> Owned;
+}
+
+/// The data that stays the same for a whole step call or run, owned.
 #[derive(Clone)]
 pub(crate) struct Owned {
     pub(crate) step: Option<Cow<'static, str>>,
@@ -182,48 +102,67 @@ pub(crate) struct Owned {
     pub(crate) span: Span,
 }
 
+impl View for Owned {
+    fn step_name(&self) -> Option<&str> {
+        self.step.as_deref()
+    }
+    fn pipeline_name(&self) -> Option<&str> {
+        self.pipeline.as_deref()
+    }
+    fn run_id(&self) -> Option<Uuid> {
+        self.run_id
+    }
+    fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+    fn started(&self) -> Option<Stamp> {
+        self.started
+    }
+    fn resources(&self) -> Option<&Resources> {
+        self.resources.as_deref()
+    }
+    fn span(&self) -> &Span {
+        &self.span
+    }
+    fn owned(&self) -> Owned {
+        self.clone()
+    }
+}
+
 pub(crate) enum Src {
     /// The running step's or run's frame, lent to its hooks: the runtime
     /// builds such contexts next to the frame and lends them by `&` only
     /// while the frame lives (as for `Output::Borrowed`).
-    Frame(FramePtr),
+    Lent(NonNull<dyn View>),
     /// A context that stands on its own (built by hand, a snapshot, or
     /// detached for a hook that outlives the step's stack).
     Owned(Box<Owned>),
 }
 
-/// A pointer to a live [`Frame`].
-#[derive(Clone, Copy)]
-pub(crate) struct FramePtr(NonNull<Frame>);
-
-// SAFETY: `Frame` is `Sync`, so sending or sharing a pointer to it is as
-// safe as sending or sharing a `&Frame`; its lifetime is kept by the runtime
-// (see `Src::Frame`).
-unsafe impl Send for FramePtr {}
+// SAFETY: a lent view is `Sync` (the trait requires it), so sending or
+// sharing a pointer to it is as safe as sending or sharing a `&` to it; its
+// lifetime is kept by the runtime (see `Src::Lent`).
+unsafe impl Send for Src {}
 // SAFETY: see `Send` above.
-unsafe impl Sync for FramePtr {}
-
-impl FramePtr {
-    pub(crate) fn new(frame: &Frame) -> Self {
-        FramePtr(NonNull::from(frame))
-    }
-
-    fn get(&self) -> &Frame {
-        // SAFETY: contexts borrowing a frame are built by the runtime in the
-        // same stack frame or future as the frame and only lent by `&` while
-        // it lives (see `Src::Frame`).
-        unsafe { self.0.as_ref() }
-    }
-}
+unsafe impl Sync for Src {}
 
 impl HookContext {
-    /// A context of the running `frame`, lent to its hooks.
-    pub(crate) fn of_frame(frame: &Frame, status: Status, error: Option<StepError>) -> Self {
+    /// A context of a running frame, lent to its hooks.
+    ///
+    /// The caller keeps `view` alive, and in place, for as long as the
+    /// context (or any `&` to it) is used.
+    #[inline]
+    pub(crate) fn lent(
+        view: &(dyn View + 'static),
+        attempt: u32,
+        status: Status,
+        error: Option<StepError>,
+    ) -> Self {
         HookContext {
-            src: Src::Frame(FramePtr::new(frame)),
+            src: Src::Lent(NonNull::from(view)),
             status,
             error,
-            attempt: frame.attempt(),
+            attempt,
             finished: None,
             output: Output::None,
             failed_steps: None,
@@ -250,20 +189,19 @@ impl HookContext {
         }
     }
 
-    /// The data of this context, owned.
-    pub(crate) fn owned(&self) -> Owned {
+    #[inline]
+    fn view(&self) -> &dyn View {
         match &self.src {
-            Src::Owned(o) => (**o).clone(),
-            Src::Frame(f) => f.get().owned(),
+            Src::Owned(o) => &**o,
+            // SAFETY: contexts lending a view are built by the runtime next
+            // to it and only lent by `&` while it lives (see `Src::Lent`).
+            Src::Lent(v) => unsafe { v.as_ref() },
         }
     }
 
-    /// The step's name, as stored.
-    pub(crate) fn step_cow(&self) -> Option<Cow<'static, str>> {
-        match &self.src {
-            Src::Owned(o) => o.step.clone(),
-            Src::Frame(f) => f.get().step_name().map(Cow::Borrowed),
-        }
+    /// The data of this context, owned.
+    pub(crate) fn owned(&self) -> Owned {
+        self.view().owned()
     }
     /// A builder for a context made by hand, to unit-test a hook without
     /// running a step:
@@ -299,26 +237,17 @@ impl HookContext {
 
     /// The step's display name; `None` in a pipeline's own hooks.
     pub fn step_name(&self) -> Option<&str> {
-        match &self.src {
-            Src::Owned(o) => o.step.as_deref(),
-            Src::Frame(f) => f.get().step_name(),
-        }
+        self.view().step_name()
     }
 
     /// The pipeline's display name, when running inside a pipeline run.
     pub fn pipeline_name(&self) -> Option<&str> {
-        match &self.src {
-            Src::Owned(o) => o.pipeline.as_deref(),
-            Src::Frame(f) => f.get().run.as_ref().map(|r| r.meta.name()),
-        }
+        self.view().pipeline_name()
     }
 
     /// The pipeline run's id (UUID v7, time-ordered), when inside a run.
     pub fn run_id(&self) -> Option<Uuid> {
-        match &self.src {
-            Src::Owned(o) => o.run_id,
-            Src::Frame(f) => f.get().run.as_ref().map(|r| r.run_id),
-        }
+        self.view().run_id()
     }
 
     /// The state this hook fires for (`Running` for `on_start` and
@@ -347,10 +276,7 @@ impl HookContext {
 
     /// Attempts allowed in all: `retries + 1`.
     pub fn max_attempts(&self) -> u32 {
-        match &self.src {
-            Src::Owned(o) => o.max_attempts,
-            Src::Frame(f) => f.get().max_attempts,
-        }
+        self.view().max_attempts()
     }
 
     /// When the step call (or run) started.
@@ -359,10 +285,7 @@ impl HookContext {
     }
 
     fn started(&self) -> Option<Stamp> {
-        match &self.src {
-            Src::Owned(o) => o.started,
-            Src::Frame(f) => Some(f.get().started),
-        }
+        self.view().started()
     }
 
     /// When it reached its terminal state; `None` while running.
@@ -420,18 +343,12 @@ impl HookContext {
 
     /// The run's resources, if any were given.
     pub fn resources(&self) -> Option<&Resources> {
-        match &self.src {
-            Src::Owned(o) => o.resources.as_deref(),
-            Src::Frame(f) => f.get().run.as_ref().map(|r| &*r.resources),
-        }
+        self.view().resources()
     }
 
     /// The `tracing` span of the step call or run.
     pub fn span(&self) -> &Span {
-        match &self.src {
-            Src::Owned(o) => &o.span,
-            Src::Frame(f) => &f.get().span,
-        }
+        self.view().span()
     }
 
     /// A copy that owns everything but the output (which is dropped): for
@@ -475,7 +392,7 @@ impl HookContextBuilder {
     fn owned(&mut self) -> &mut Owned {
         match &mut self.ctx.src {
             Src::Owned(o) => o,
-            Src::Frame(_) => unreachable!("a built context owns its data"),
+            Src::Lent(_) => unreachable!("a built context owns its data"),
         }
     }
 

@@ -102,23 +102,19 @@ impl StepError {
     }
 
     pub(crate) fn from_error(name: Cow<'static, str>, attempt: u32, err: anyhow::Error) -> Self {
-        // `{:#}` keeps anyhow's context chain on one line.
-        let message = format!("{err:#}");
-        Self::new(ErrorKind::Error, name, attempt, message, Some(err))
+        Self::with_kind(ErrorKind::Error, name, attempt, err)
     }
 
-    pub(crate) fn from_panic(
+    /// An error of `kind` caused by `err`.
+    pub(crate) fn with_kind(
+        kind: ErrorKind,
         name: Cow<'static, str>,
         attempt: u32,
-        payload: &(dyn Any + Send),
+        err: anyhow::Error,
     ) -> Self {
-        Self::new(
-            ErrorKind::Panic,
-            name,
-            attempt,
-            panic_message(payload),
-            None,
-        )
+        // `{:#}` keeps anyhow's context chain on one line.
+        let message = format!("{err:#}");
+        Self::new(kind, name, attempt, message, Some(err))
     }
 
     pub(crate) fn timeout(name: Cow<'static, str>, attempt: u32, after: Duration) -> Self {
@@ -223,13 +219,20 @@ impl StepError {
     }
 }
 
+/// `step `load` failed: <cause>`. The cause is the original error's own
+/// text (not its chain): the rest of the chain is what `source()` gives, so
+/// that `{:#}` and error reporters print every cause exactly once.
 fn describe(f: &mut fmt::Formatter<'_>, what: &str, err: &StepError) -> fmt::Result {
     let name = err.step_name();
-    match err.kind() {
-        ErrorKind::Error => write!(f, "{what} `{name}` failed: {}", err.message()),
-        ErrorKind::Panic => write!(f, "{what} `{name}` panicked: {}", err.message()),
-        ErrorKind::Timeout => write!(f, "{what} `{name}` timed out: {}", err.message()),
-        ErrorKind::Cancelled => write!(f, "{what} `{name}` was cancelled"),
+    let verb = match err.kind() {
+        ErrorKind::Error => "failed",
+        ErrorKind::Panic => "panicked",
+        ErrorKind::Timeout => "timed out",
+        ErrorKind::Cancelled => return write!(f, "{what} `{name}` was cancelled"),
+    };
+    match &err.inner.source {
+        Some(cause) => write!(f, "{what} `{name}` {verb}: {cause}"),
+        None => write!(f, "{what} `{name}` {verb}: {}", err.message()),
     }
 }
 
@@ -250,12 +253,14 @@ impl fmt::Debug for StepError {
     }
 }
 
+/// The source is the original error's own source: the original's text is
+/// already part of this error's `Display` (see `describe`). The original
+/// itself stays reachable through [`StepError::original`] and
+/// [`StepError::downcast_ref`].
 impl std::error::Error for StepError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner
-            .source
-            .as_ref()
-            .map(|e| -> &(dyn std::error::Error + 'static) { e.as_ref() })
+        let original: &(dyn std::error::Error + 'static) = self.inner.source.as_ref()?.as_ref();
+        original.source()
     }
 }
 

@@ -1,18 +1,28 @@
 //! The step or pipeline running on this thread (set per poll for async
-//! code), behind [`current()`].
+//! code), behind [`current()`]; and the in-hook flag that keeps steps called
+//! from hooks from firing hooks.
+//!
+//! A frame is the data of one step call or run that hooks see through
+//! their context (it implements the context's view). It lives on the
+//! caller's stack (sync) or in the pinned future (async), and is entered
+//! into a thread-local pointer with a guard that restores the previous one,
+//! as tokio's scoped thread-local does.
 
+use std::borrow::Cow;
 use std::cell::Cell;
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use tracing::Span;
+use uuid::Uuid;
 
-use std::borrow::Cow;
-
-use crate::context::{HookContext, Owned, Src, Stamp, Status};
+use crate::clock::Stamp;
+use crate::context::{HookContext, Owned, Src, View};
 use crate::meta::StepMeta;
-use crate::run::RunShared;
+use crate::resources::Resources;
+use crate::run_state::RunShared;
+use crate::status::Status;
 
 #[derive(Clone, Copy)]
 pub(crate) enum Scope {
@@ -23,10 +33,54 @@ pub(crate) enum Scope {
     Task,
 }
 
+/// The run a frame belongs to.
+pub(crate) enum RunRef {
+    None,
+    /// The enclosing frame's run, borrowed: only for a sync call, which
+    /// returns before the enclosing frame can go away.
+    Lent(NonNull<RunShared>),
+    Owned(Arc<RunShared>),
+}
+
+// SAFETY: `RunShared` is `Send + Sync`; a lent pointer is used like a `&`
+// to it (see `RunRef::Lent`).
+unsafe impl Send for RunRef {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for RunRef {}
+
+impl RunRef {
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&RunShared> {
+        match self {
+            RunRef::None => None,
+            // SAFETY: see `RunRef::Lent`: the enclosing frame outlives this one.
+            RunRef::Lent(p) => Some(unsafe { p.as_ref() }),
+            RunRef::Owned(a) => Some(a),
+        }
+    }
+
+    /// An owning reference, for frames that may outlive this one.
+    pub(crate) fn to_arc(&self) -> Option<Arc<RunShared>> {
+        match self {
+            RunRef::None => None,
+            RunRef::Lent(p) => {
+                // SAFETY: every `RunShared` lives in an `Arc` (`RunShared::new`),
+                // and the lent one is alive (see `get`): taking one more
+                // strong count of it is sound.
+                unsafe {
+                    Arc::increment_strong_count(p.as_ptr());
+                    Some(Arc::from_raw(p.as_ptr()))
+                }
+            }
+            RunRef::Owned(a) => Some(a.clone()),
+        }
+    }
+}
+
 pub(crate) struct Frame {
     pub(crate) scope: Scope,
-    pub(crate) run: Option<Arc<RunShared>>,
-    pub(crate) attempt: AtomicU32,
+    pub(crate) run: RunRef,
+    attempt: AtomicU32,
     pub(crate) max_attempts: u32,
     status: AtomicU8,
     pub(crate) started: Stamp,
@@ -34,12 +88,8 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
-    pub(crate) fn new(
-        scope: Scope,
-        run: Option<Arc<RunShared>>,
-        max_attempts: u32,
-        span: Span,
-    ) -> Frame {
+    #[inline]
+    pub(crate) fn new(scope: Scope, run: RunRef, max_attempts: u32, span: Span) -> Frame {
         Frame {
             scope,
             run,
@@ -51,10 +101,17 @@ impl Frame {
         }
     }
 
+    #[inline]
+    pub(crate) fn run(&self) -> Option<&RunShared> {
+        self.run.get()
+    }
+
+    #[inline]
     pub(crate) fn attempt(&self) -> u32 {
         self.attempt.load(Ordering::Relaxed)
     }
 
+    #[inline]
     pub(crate) fn set_attempt(&self, attempt: u32) {
         self.attempt.store(attempt, Ordering::Relaxed);
     }
@@ -63,41 +120,41 @@ impl Frame {
         Status::from_u8(self.status.load(Ordering::Relaxed))
     }
 
+    #[inline]
     pub(crate) fn set_status(&self, status: Status) {
         self.status.store(status.to_u8(), Ordering::Relaxed);
     }
 
-    /// The step's display name (`None` for a run or a task of a run).
-    pub(crate) fn step_name(&self) -> Option<&'static str> {
+    /// The step of this frame (`None` for a run or a task of a run).
+    #[inline]
+    pub(crate) fn step_meta(&self) -> Option<&'static StepMeta> {
         match self.scope {
-            Scope::Step(meta) => Some(meta.name()),
+            Scope::Step(meta) => Some(meta),
             Scope::Pipeline | Scope::Task => None,
         }
     }
 
-    /// This frame's data, owned.
-    pub(crate) fn owned(&self) -> Owned {
-        Owned {
-            step: self.step_name().map(Cow::Borrowed),
-            pipeline: self.run.as_ref().map(|r| Cow::Borrowed(r.meta.name())),
-            run_id: self.run.as_ref().map(|r| r.run_id),
-            max_attempts: self.max_attempts,
-            started: Some(self.started),
-            resources: self.run.as_ref().map(|r| r.resources.clone()),
-            span: self.span.clone(),
-        }
+    /// A context of this frame, lent to its hooks.
+    #[inline]
+    pub(crate) fn context(&self, status: Status, error: Option<crate::StepError>) -> HookContext {
+        HookContext::lent(self, self.attempt(), status, error)
     }
 
     /// A snapshot context of this frame, standing on its own.
     pub(crate) fn snapshot(&self) -> HookContext {
-        let mut ctx = HookContext::of_frame(self, self.status(), None);
+        let mut ctx = self.context(self.status(), None);
         ctx.src = Src::Owned(Box::new(self.owned()));
         ctx
     }
 
-    /// A copy that belongs to the same run (for spawned tasks).
+    /// A copy that belongs to the same run (for spawned tasks and hooks that
+    /// outlive this frame).
     pub(crate) fn task_of(&self) -> Frame {
-        let mut frame = Frame::new(Scope::Task, self.run.clone(), 1, self.span.clone());
+        let run = match self.run.to_arc() {
+            Some(arc) => RunRef::Owned(arc),
+            None => RunRef::None,
+        };
+        let mut frame = Frame::new(Scope::Task, run, 1, self.span.clone());
         frame.started = self.started;
         frame.set_status(self.status());
         if let Scope::Step(meta) = self.scope {
@@ -109,10 +166,44 @@ impl Frame {
     }
 }
 
+impl View for Frame {
+    fn step_name(&self) -> Option<&str> {
+        self.step_meta().map(StepMeta::name)
+    }
+    fn pipeline_name(&self) -> Option<&str> {
+        self.run().map(|r| r.meta.name())
+    }
+    fn run_id(&self) -> Option<Uuid> {
+        self.run().map(|r| r.run_id)
+    }
+    fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+    fn started(&self) -> Option<Stamp> {
+        Some(self.started)
+    }
+    fn resources(&self) -> Option<&Resources> {
+        self.run().map(|r| &*r.resources)
+    }
+    fn span(&self) -> &Span {
+        &self.span
+    }
+    fn owned(&self) -> Owned {
+        Owned {
+            step: self.step_meta().map(|m| Cow::Borrowed(m.name())),
+            pipeline: self.run().map(|r| Cow::Borrowed(r.meta.name())),
+            run_id: self.run().map(|r| r.run_id),
+            max_attempts: self.max_attempts,
+            started: Some(self.started),
+            resources: self.run().map(|r| r.resources.clone()),
+            span: self.span.clone(),
+        }
+    }
+}
+
 struct Tls {
     current: Cell<*const Frame>,
     in_hook: Cell<u32>,
-    seed: Cell<*const crate::run::RunSeed>,
 }
 
 thread_local! {
@@ -120,7 +211,6 @@ thread_local! {
         Tls {
             current: Cell::new(ptr::null()),
             in_hook: Cell::new(0),
-            seed: Cell::new(ptr::null()),
         }
     };
 }
@@ -130,12 +220,14 @@ pub(crate) struct Entered {
     prev: *const Frame,
 }
 
+#[inline]
 pub(crate) fn enter(frame: &Frame) -> Entered {
     let prev = TLS.with(|t| t.current.replace(frame));
     Entered { prev }
 }
 
 impl Drop for Entered {
+    #[inline]
     fn drop(&mut self) {
         TLS.with(|t| t.current.set(self.prev));
     }
@@ -152,6 +244,7 @@ pub(crate) fn with_current<T>(f: impl FnOnce(Option<&Frame>) -> T) -> T {
 }
 
 /// Runs `f` with the current frame, if any, and whether a hook is running.
+#[inline(always)]
 pub(crate) fn with_current_in_hook<T>(f: impl FnOnce(Option<&Frame>, bool) -> T) -> T {
     let (ptr, in_hook) = TLS.with(|t| (t.current.get(), t.in_hook.get() > 0));
     // SAFETY: as for `with_current`.
@@ -159,44 +252,24 @@ pub(crate) fn with_current_in_hook<T>(f: impl FnOnce(Option<&Frame>, bool) -> T)
 }
 
 /// `true` while a hook runs on this thread: steps called then fire no hooks.
+#[inline]
 pub(crate) fn in_hook() -> bool {
     TLS.with(|t| t.in_hook.get() > 0)
 }
 
 pub(crate) struct InHook(());
 
+#[inline]
 pub(crate) fn enter_hook() -> InHook {
     TLS.with(|t| t.in_hook.set(t.in_hook.get() + 1));
     InHook(())
 }
 
 impl Drop for InHook {
+    #[inline]
     fn drop(&mut self) {
         TLS.with(|t| t.in_hook.set(t.in_hook.get() - 1));
     }
-}
-
-/// Installs a run configuration for the next pipeline started on this thread.
-pub(crate) struct SeedGuard {
-    prev: *const crate::run::RunSeed,
-}
-
-pub(crate) fn install_seed(seed: &crate::run::RunSeed) -> SeedGuard {
-    let prev = TLS.with(|t| t.seed.replace(seed));
-    SeedGuard { prev }
-}
-
-impl Drop for SeedGuard {
-    fn drop(&mut self) {
-        TLS.with(|t| t.seed.set(self.prev));
-    }
-}
-
-pub(crate) fn with_seed<T>(f: impl FnOnce(Option<&crate::run::RunSeed>) -> T) -> T {
-    let ptr = TLS.with(|t| t.seed.get());
-    // SAFETY: as for `with_current`: the guard that installed it lives no
-    // longer than the seed.
-    f(unsafe { ptr.as_ref() })
 }
 
 /// The context of the step or pipeline running on this thread or task.

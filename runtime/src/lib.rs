@@ -6,48 +6,74 @@
 
 #![warn(missing_docs)]
 
-#[cfg(feature = "config")]
-pub mod config;
-mod context;
-mod dispatch;
+// The floors, lowest first; each module imports only from floors below it
+// (see ARCHITECTURE.md).
+//
+// 0. vocabulary: plain data, no imports from the crate
+mod clock;
 mod error;
-mod exec;
-mod frame;
-mod lookup;
+mod event;
+mod outcome;
+mod status;
+// 1. static descriptions and registries
 mod meta;
 pub mod named;
 mod resources;
-mod run;
+// 2. what hooks see, and hooks as values
+mod context;
+mod hook;
+pub mod signature;
+// 3. the seams: settings, hook lookup, plans, decisions
+mod decide;
+mod lookup;
+mod plan;
 #[cfg_attr(not(feature = "config"), allow(dead_code))] // written by the configuration loader
 mod settings;
-pub mod signature;
+// 4. running state: runs, frames, timers
+mod frame;
+mod run_state;
+mod timer;
+// 5. records and isolated hook calls
+mod call;
+mod record;
+// 6. the lifecycle, sync and async
+mod driver;
+mod unit;
+// 7. what callers use: entry points of the generated code, runs
+mod entry;
+mod run;
+// 8. configuration files, over everything above
+#[cfg(feature = "config")]
+pub mod config;
 
-pub use context::{HookContext, HookContextBuilder, Status};
-pub use dispatch::{
-    default_hook_timeout, set_default_hook_timeout, wait_for_detached_hooks, HookOutcome,
-    HookStatus,
-};
+pub use call::{default_hook_timeout, set_default_hook_timeout, wait_for_detached_hooks};
+pub use context::{HookContext, HookContextBuilder};
 pub use error::{ErrorKind, FailedStep, PipelineError, StepError};
+pub use event::Event;
 pub use frame::current;
-pub use meta::{registry, Event, PipelineMeta, StepMeta};
+pub use meta::{registry, PipelineMeta, StepMeta};
+pub use outcome::{HookOutcome, HookStatus};
 pub use resources::Resources;
 pub use run::{in_current_run, spawn, CancelHandle, InRun, Run, RunReport};
+pub use status::Status;
 
 /// What the generated code refers to. Not public API: no stability promise.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::dispatch::{ErasedHook, HookCell, HookSet, HookSetBuilder};
-    pub use crate::exec::{
+    pub use crate::entry::{
         no_output, pipeline_async, pipeline_sync, run_async, run_sync, Body, Expose, ExposeOutput,
-        HideOutput, Once, PipelineHooks, Plain, PlainFut, Probe, Retry, StepReturn,
+        HideOutput, Once, OnceFut, PipelineFuture, Plain, PlainFut, Probe, Retry, StepFuture,
+        StepReturn,
     };
-    pub use crate::meta::{Event, PipelineMeta, StepMeta, PIPELINES, STEPS};
-    pub use crate::named::{HookShape, NamedHook, HOOKS};
+    pub use crate::event::Event;
+    pub use crate::hook::{ErasedHook, HookCell, HookSet, HookSetBuilder, PipelineHooks};
+    pub use crate::meta::{PipelineMeta, StepMeta, PIPELINES, STEPS};
+    pub use crate::named::{named_fn, HookShape, NamedFn, NamedHook, HOOKS};
     pub use crate::signature::event;
     pub use crate::signature::event::EventMarker;
     pub use crate::signature::{
-        AsyncStep, ErrorHook, Hook, ShapeFor, StepErrorHook, StepErrorType, StepSuccessHook,
-        SyncStep,
+        AsyncStep, ErrorHook, Hook, NamedHookFn, ShapeFor, StepErrorHook, StepErrorType,
+        StepSuccessHook, SyncStep,
     };
     pub use core::time::Duration;
     pub use linkme;

@@ -10,8 +10,8 @@
 //!    uses its own list; for the events it does not name, a step inside a
 //!    run inherits the run's `steps(..)` defaults.
 
-use crate::dispatch::{ErasedHook, HookSet};
-use crate::meta::Event;
+use crate::event::Event;
+use crate::hook::{ErasedHook, HookSet};
 use crate::settings::Lists;
 
 /// One level's hooks: the attribute's set and the configured lists over it.

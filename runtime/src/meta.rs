@@ -1,79 +1,9 @@
 //! Static descriptions of steps and pipelines, and the registry that lists
 //! them.
 
-use std::fmt;
 use std::time::Duration;
 
-/// A lifecycle event, the key a hook is attached under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-pub enum Event {
-    /// Before each attempt (`on_start`).
-    Start,
-    /// The step or run completed (`on_success`).
-    Success,
-    /// Failed for good, after all retries (`on_failure`).
-    Failure,
-    /// An attempt failed and another will follow (`on_retry`).
-    Retry,
-    /// The body panicked; fires before `on_failure` (`on_crash`).
-    Crash,
-    /// Cancelled (`on_cancel`).
-    Cancel,
-    /// Any terminal state, after the specific hooks (`on_finish`).
-    Finish,
-}
-
-impl Event {
-    /// How many events there are.
-    pub const COUNT: usize = 7;
-
-    /// Every event, in declaration order.
-    pub const ALL: [Event; Event::COUNT] = [
-        Event::Start,
-        Event::Success,
-        Event::Failure,
-        Event::Retry,
-        Event::Crash,
-        Event::Cancel,
-        Event::Finish,
-    ];
-
-    /// The attribute key: `on_start`, `on_success`, …
-    pub fn key(self) -> &'static str {
-        match self {
-            Event::Start => "on_start",
-            Event::Success => "on_success",
-            Event::Failure => "on_failure",
-            Event::Retry => "on_retry",
-            Event::Crash => "on_crash",
-            Event::Cancel => "on_cancel",
-            Event::Finish => "on_finish",
-        }
-    }
-
-    /// The event whose attribute key is `key` (`"on_failure"`).
-    pub fn from_key(key: &str) -> Option<Event> {
-        Event::ALL.into_iter().find(|e| e.key() == key)
-    }
-
-    /// `true` for the failure-type events (`on_failure`, `on_retry`,
-    /// `on_crash`), whose hooks may take the error.
-    pub fn is_failure(self) -> bool {
-        matches!(self, Event::Failure | Event::Retry | Event::Crash)
-    }
-
-    pub(crate) const fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
+use crate::event::Event;
 
 /// The hooks written for one event in an attribute, by the text of their
 /// expressions.

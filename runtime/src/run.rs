@@ -1,119 +1,22 @@
-//! Pipeline runs: their shared state, the [`Run`] builder that configures
+//! The public face of pipeline runs: the [`Run`] builder that configures
 //! and reports on one, cancellation, and [`spawn`].
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::context::Status;
-use crate::dispatch::{default_hook_timeout, HookOutcome};
 use crate::error::FailedStep;
-use crate::frame::{enter, install_seed, with_current, with_seed, Frame};
-use crate::lookup::Level;
-use crate::meta::PipelineMeta;
+use crate::frame::{enter, with_current, Frame};
+use crate::outcome::HookOutcome;
 use crate::resources::Resources;
-
-/// What every step of one pipeline run shares.
-pub(crate) struct RunShared {
-    pub(crate) run_id: Uuid,
-    pub(crate) meta: &'static PipelineMeta,
-    /// The `steps(..)` defaults of the run (attribute and configuration).
-    pub(crate) defaults: Level,
-    pub(crate) resources: Arc<Resources>,
-    pub(crate) token: CancellationToken,
-    pub(crate) hook_timeout: Duration,
-    pub(crate) failed: Mutex<Vec<FailedStep>>,
-    pub(crate) outcomes: Mutex<Vec<crate::dispatch::HookOutcome>>,
-    status: AtomicU8,
-}
-
-impl RunShared {
-    pub(crate) fn failed_snapshot(&self) -> Arc<[FailedStep]> {
-        self.failed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_slice()
-            .into()
-    }
-
-    pub(crate) fn set_status(&self, status: Status) {
-        self.status.store(status.to_u8(), Ordering::Relaxed);
-    }
-
-    fn status(&self) -> Status {
-        Status::from_u8(self.status.load(Ordering::Relaxed))
-    }
-}
-
-/// The configuration a [`Run`] hands to the next pipeline started under it.
-pub(crate) struct RunSeed {
-    resources: Arc<Resources>,
-    token: CancellationToken,
-    hook_timeout: Option<Duration>,
-    taken: AtomicBool,
-    run: Mutex<Option<Arc<RunShared>>>,
-}
-
-/// Starts a pipeline run: configured by an installed [`Run`] if there is one,
-/// else inheriting from an enclosing run (nested pipelines share its
-/// resources and are cancelled with it), else with defaults.
-pub(crate) fn start_run(
-    meta: &'static PipelineMeta,
-    defaults: Level,
-    parent: Option<&Frame>,
-) -> Arc<RunShared> {
-    let parent_run = parent.and_then(|p| p.run.as_deref());
-    let seeded = with_seed(|seed| {
-        let seed = seed.filter(|s| !s.taken.swap(true, Ordering::AcqRel))?;
-        Some((
-            seed.resources.clone(),
-            seed.token.clone(),
-            seed.hook_timeout,
-            seed as *const RunSeed,
-        ))
-    });
-    let (resources, token, hook_timeout, seed) = match (seeded, parent_run) {
-        (Some((r, t, h, s)), _) => (r, t, h.unwrap_or_else(default_hook_timeout), Some(s)),
-        (None, Some(p)) => (
-            p.resources.clone(),
-            p.token.child_token(),
-            p.hook_timeout,
-            None,
-        ),
-        (None, None) => (
-            Arc::new(Resources::new()),
-            CancellationToken::new(),
-            default_hook_timeout(),
-            None,
-        ),
-    };
-    let run = Arc::new(RunShared {
-        run_id: Uuid::now_v7(),
-        meta,
-        defaults,
-        resources,
-        token,
-        hook_timeout,
-        failed: Mutex::new(Vec::new()),
-        outcomes: Mutex::new(Vec::new()),
-        status: AtomicU8::new(Status::Running.to_u8()),
-    });
-    if let Some(seed) = seed {
-        with_seed(|s| {
-            if let Some(s) = s.filter(|s| std::ptr::eq(*s, seed)) {
-                *s.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(run.clone());
-            }
-        });
-    }
-    run
-}
+use crate::run_state::{install_seed, Cancel, RunSeed, RunShared};
+use crate::status::Status;
 
 /// Cancels a pipeline run from anywhere (another task, a signal handler).
 ///
@@ -122,24 +25,32 @@ pub(crate) fn start_run(
 /// the run's own `on_cancel` hooks fire when it ends.
 #[derive(Clone, Debug)]
 pub struct CancelHandle {
-    token: CancellationToken,
+    cancel: Arc<Cancel>,
+}
+
+impl fmt::Debug for Cancel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancel")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
 }
 
 impl CancelHandle {
     /// Requests cancellation.
     pub fn cancel(&self) {
-        self.token.cancel();
+        self.cancel.cancel();
     }
 
     /// `true` once cancellation was requested.
     pub fn is_cancelled(&self) -> bool {
-        self.token.is_cancelled()
+        self.cancel.is_cancelled()
     }
 
     /// Completes once cancellation is requested (to select on in a pipeline
     /// body that awaits other things than steps).
     pub async fn cancelled(&self) {
-        self.token.cancelled().await
+        self.cancel.token.cancelled().await
     }
 }
 
@@ -195,7 +106,7 @@ impl Run {
         Run {
             seed: RunSeed {
                 resources: Arc::new(Resources::new()),
-                token: CancellationToken::new(),
+                cancel: Cancel::new(),
                 hook_timeout: None,
                 taken: AtomicBool::new(false),
                 run: Mutex::new(None),
@@ -216,7 +127,7 @@ impl Run {
     }
 
     /// The time bound of the run's async hooks (default:
-    /// [`default_hook_timeout`](crate::default_hook_timeout)).
+    /// [`default_hook_timeout`](crate::default_hook_timeout())).
     pub fn hook_timeout(mut self, bound: Duration) -> Self {
         self.seed.hook_timeout = Some(bound);
         self
@@ -225,7 +136,7 @@ impl Run {
     /// A handle that cancels the run.
     pub fn cancel_handle(&self) -> CancelHandle {
         CancelHandle {
-            token: self.seed.token.clone(),
+            cancel: self.seed.cancel.clone(),
         }
     }
 
@@ -313,9 +224,7 @@ impl<T> RunReport<T> {
     /// Every hook call of the run (its steps' and its own), in the order
     /// they finished.
     pub fn hook_outcomes(&self) -> Vec<HookOutcome> {
-        self.run.as_ref().map_or_else(Vec::new, |r| {
-            r.outcomes.lock().unwrap_or_else(|p| p.into_inner()).clone()
-        })
+        self.run.as_ref().map_or_else(Vec::new, |r| r.outcomes())
     }
 
     /// The hook calls that failed, panicked, timed out or were interrupted.

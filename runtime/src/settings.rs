@@ -17,8 +17,9 @@
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
-use crate::dispatch::ErasedHook;
-use crate::meta::{registry, Event, PipelineMeta, StepMeta};
+use crate::event::Event;
+use crate::hook::ErasedHook;
+use crate::meta::{registry, PipelineMeta, StepMeta};
 
 /// Hook lists per event; `None` where the layer says nothing for an event.
 #[derive(Default)]

@@ -11,6 +11,7 @@
 //! | [`ErrorHook`] | a pipeline's `on_failure` / `on_retry` / `on_crash`, `steps(..)` defaults for them | the above, `fn(&StepError)`, `fn(&HookContext, &StepError)` |
 //! | [`StepErrorHook`] | a step's `on_failure` / `on_retry` / `on_crash` | the above, `fn(&E)`, `fn(&HookContext, &E)` with `E` the step's error type |
 //! | [`StepSuccessHook`] | a step's `on_success` | `fn()`, `fn(&HookContext)`, `fn(&T)`, `fn(&HookContext, &T)` with `T` the step's output |
+//! | [`NamedHookFn`] | a `#[hook]` function, attached by configuration | `fn()`, `fn(&HookContext)`, `fn(&StepError)`, `fn(&HookContext, &StepError)` |
 //!
 //! You never implement these traits; they appear in compile errors.
 
@@ -19,8 +20,8 @@ use std::future::Future;
 use std::marker::PhantomData;
 
 use crate::context::HookContext;
-use crate::dispatch::{ErasedHook, HookCall};
 use crate::error::StepError;
+use crate::hook::{ErasedHook, HookCall};
 
 /// What a hook may return: `()` or `Result<(), E>` with `E: Display`.
 #[diagnostic::on_unimplemented(
@@ -65,7 +66,7 @@ impl<E: Into<anyhow::Error>> StepErrorType for E {
 /// Marker types naming the events in compile errors.
 #[allow(non_camel_case_types)]
 pub mod event {
-    use crate::meta::Event;
+    use crate::event::Event;
 
     /// Names an event at the type level.
     pub trait EventMarker {
@@ -428,3 +429,64 @@ typed_shapes!(
     typed_output,
     NO_OUTPUT_VALUE
 );
+
+/// A hook that `#[hook]` can register by name, for configuration files to
+/// attach: one of the untyped shapes `fn()`, `fn(&HookContext)`,
+/// `fn(&StepError)`, `fn(&HookContext, &StepError)`, sync or `async`,
+/// returning `()` or `Result<(), E: Display>`.
+///
+/// Typed hooks (`fn(&MyError)`, `fn(&Output)`) see a value only one step
+/// has, so they are attached in that step's attribute instead. The
+/// `StepError` shapes only fit the failure-type events; configuration checks
+/// that when it attaches the hook.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be registered with `#[hook]`: configuration files can only attach hooks of the untyped shapes",
+    label = "this function's signature is not one a configuration file can attach",
+    note = "a `#[hook]` function has one of these signatures:\n      fn()\n      fn(&HookContext)\n      fn(&StepError)\n      fn(&HookContext, &StepError)\n  returning `()` or `Result<(), E>` where `E: Display`, optionally `async`",
+    note = "a typed hook (`fn(&MyError)`, `fn(&Output)`) can only be attached in the attribute of the step itself (`#[step(on_failure = my_hook)]`): remove `#[hook]`, or take `&StepError` / `&HookContext` (`ctx.output::<T>()`, `err.downcast_ref::<E>()`)"
+)]
+pub trait NamedHookFn<M> {
+    /// Its shape.
+    const SHAPE: crate::named::HookShape;
+    /// `true` for an `async fn`.
+    const IS_ASYNC: bool;
+    #[doc(hidden)]
+    fn __erase(self, name: &'static str) -> ErasedHook;
+}
+
+// One impl per shape, erasing through the `ErrorHook` impl of the same
+// marker (erasure does not depend on the event).
+macro_rules! named_shapes {
+    ($($shape:ident, $async:literal, $marker:ty, [$($p:ident),*], [$($bound:tt)*];)*) => {$(
+        #[diagnostic::do_not_recommend]
+        impl<F, $($p),*> NamedHookFn<$marker> for F
+        where
+            $($bound)*
+        {
+            const SHAPE: crate::named::HookShape = crate::named::HookShape::$shape;
+            const IS_ASYNC: bool = $async;
+            fn __erase(self, name: &'static str) -> ErasedHook {
+                <F as ErrorHook<event::on_failure, $marker>>::__erase(self, name)
+            }
+        }
+    )*};
+}
+
+named_shapes! {
+    Unit, false, SyncFn<shape::Unit, R>, [R],
+        [F: Fn() -> R + Send + Sync + 'static, R: HookReturn];
+    Ctx, false, SyncFn<shape::Ctx, R>, [R],
+        [F: Fn(&HookContext) -> R + Send + Sync + 'static, R: HookReturn];
+    Err, false, SyncFn<shape::Err, R>, [R],
+        [F: Fn(&StepError) -> R + Send + Sync + 'static, R: HookReturn];
+    CtxErr, false, SyncFn<shape::CtxErr, R>, [R],
+        [F: Fn(&HookContext, &StepError) -> R + Send + Sync + 'static, R: HookReturn];
+    Unit, true, AsyncFn<shape::Unit, Fut>, [Fut],
+        [F: Fn() -> Fut + Send + Sync + 'static, Fut: Future + Send + 'static, Fut::Output: HookReturn];
+    Ctx, true, AsyncFn<shape::Ctx, ()>, [],
+        [F: for<'a> AsyncRef1<'a, HookContext> + Send + Sync + 'static];
+    Err, true, AsyncFn<shape::Err, ()>, [],
+        [F: for<'a> AsyncRef1<'a, StepError> + Send + Sync + 'static];
+    CtxErr, true, AsyncFn<shape::CtxErr, ()>, [],
+        [F: for<'a> AsyncRef2<'a, HookContext, StepError> + Send + Sync + 'static];
+}

@@ -1,6 +1,6 @@
 //! Shared by the configuration tests: a lock for tests that install a
 //! configuration (one process-wide slot), and a recorder of hook calls.
-#![allow(dead_code, unused_macros)]
+#![allow(dead_code)]
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -53,32 +53,4 @@ pub fn take(key: &str) -> Vec<String> {
         }
     });
     mine
-}
-
-/// Registers a hook by name, as `#[hook]` does: `named_hook!(f, Ctx)`, or
-/// `named_hook!(f, Ctx, async)`.
-macro_rules! named_hook {
-    ($f:ident, $shape:ident) => {
-        named_hook!(@ $f, $shape, false);
-    };
-    ($f:ident, $shape:ident, async) => {
-        named_hook!(@ $f, $shape, true);
-    };
-    (@ $f:ident, $shape:ident, $is_async:literal) => {
-        const _: () = {
-            #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::HOOKS)]
-            #[linkme(crate = ::hookflow::__private::linkme)]
-            static HOOK: ::hookflow::__private::NamedHook = ::hookflow::__private::NamedHook::__new(
-                concat!(module_path!(), "::", stringify!($f)),
-                ::hookflow::__private::HookShape::$shape,
-                $is_async,
-                |name| {
-                    <_ as ::hookflow::__private::ErrorHook<
-                        ::hookflow::__private::event::on_failure,
-                        _,
-                    >>::__erase($f, name)
-                },
-            );
-        };
-    };
 }

@@ -7,8 +7,9 @@ use std::collections::btree_map::{BTreeMap, Entry as MapEntry};
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::dispatch::ErasedHook;
-use crate::meta::{registry, Event, PipelineMeta, StepMeta};
+use crate::event::Event;
+use crate::hook::ErasedHook;
+use crate::meta::{registry, PipelineMeta, StepMeta};
 use crate::named::{self, HookLookupError, NamedHook};
 use crate::settings::{Lists, Overrides};
 

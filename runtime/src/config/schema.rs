@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::meta::Event;
+use crate::event::Event;
 
 use super::report::Problems;
 use super::source::{Entry, Node, Span, Value};

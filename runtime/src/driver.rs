@@ -1,0 +1,370 @@
+//! The async lifecycle: a state machine that is not generic, driven by the
+//! thin generic shell in `entry` (which only builds, polls and drops the
+//! body's futures, as tokio's task harness drives a task through its raw
+//! vtable).
+//!
+//! The core owns the step's frame, fires and awaits hooks (their futures are
+//! already type-erased), runs timeouts, cancellation and retry delays, and
+//! walks the terminal plan with a cursor, so that a future dropped at any
+//! point fires exactly the hooks that are left — from `Drop`.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use std::future::Future;
+
+use crate::call::{self, Awaiting, Started};
+use crate::context::{HookContext, OutputPtr};
+use crate::decide::{self, AttemptEnd, Next};
+use crate::error::{PipelineError, StepError};
+use crate::event::Event;
+use crate::frame::enter;
+use crate::hook::{HookSet, PipelineHooks};
+use crate::meta::{PipelineMeta, StepMeta};
+use crate::plan::Plan;
+use crate::record;
+use crate::status::Status;
+use crate::timer::{self, Timer};
+use crate::unit::Unit;
+
+/// What the shell must do next.
+pub(crate) enum Action {
+    /// Nothing now: the core registered for a wake-up.
+    Pending,
+    /// Build the next attempt's future, then call [`Core::attempt_built`]
+    /// (or [`Core::attempt_ended`] if building panicked).
+    Attempt,
+    /// Poll the attempt's future ([`Core::poll_cancelled`] first,
+    /// [`Core::poll_timeout`] when it is pending).
+    PollBody,
+    /// The call ended: take [`Core::result`].
+    Done,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    Retry,
+    Terminal,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Not polled yet: nothing has happened.
+    Init,
+    /// Firing a plan of hooks.
+    Firing(Phase),
+    /// The shell builds the attempt's future.
+    Build,
+    /// The attempt runs.
+    Body,
+    /// Waiting out the retry delay.
+    Delay,
+    Done,
+}
+
+#[derive(Clone, Copy)]
+enum Init {
+    Step(&'static StepMeta, &'static HookSet),
+    Pipeline(&'static PipelineMeta, &'static PipelineHooks),
+}
+
+struct Terminal {
+    error: Option<StepError>,
+}
+
+/// The non-generic state of one async step call or pipeline run.
+pub(crate) struct Core {
+    // Field order is drop order: what borrows comes before what it borrows.
+    /// The async hook being awaited; borrows `ctx`.
+    awaiting: Option<Awaiting>,
+    /// The attempt's timeout, or the retry delay.
+    timer: Option<Timer>,
+    /// Wakes the attempt when the run is cancelled.
+    cancel: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
+    /// The context lent to the hooks being fired; lends `unit.frame`.
+    ctx: Option<HookContext>,
+    plan: Plan,
+    terminal: Option<Terminal>,
+    output: Option<OutputPtr>,
+    attempt: u32,
+    state: State,
+    init: Init,
+    unit: Option<Unit>,
+}
+
+impl Core {
+    pub(crate) fn step(meta: &'static StepMeta, hooks: &'static HookSet) -> Core {
+        Core::new(Init::Step(meta, hooks))
+    }
+
+    pub(crate) fn pipeline(meta: &'static PipelineMeta, hooks: &'static PipelineHooks) -> Core {
+        Core::new(Init::Pipeline(meta, hooks))
+    }
+
+    fn new(init: Init) -> Core {
+        Core {
+            awaiting: None,
+            timer: None,
+            cancel: None,
+            ctx: None,
+            plan: Plan::empty(),
+            terminal: None,
+            output: None,
+            attempt: 1,
+            state: State::Init,
+            init,
+            unit: None,
+        }
+    }
+
+    fn unit(&self) -> &Unit {
+        self.unit.as_ref().expect("the unit exists once polled")
+    }
+
+    /// The frame to enter while the shell builds or polls the body.
+    pub(crate) fn frame(&self) -> &crate::frame::Frame {
+        &self.unit().frame
+    }
+
+    /// Advances until the shell has something to do.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Action {
+        loop {
+            match self.state {
+                State::Init => {
+                    let unit = match self.init {
+                        Init::Step(meta, hooks) => Unit::step(meta, hooks, false),
+                        Init::Pipeline(meta, hooks) => Unit::pipeline(meta, hooks),
+                    };
+                    self.unit = Some(unit);
+                    self.begin_attempt();
+                }
+                State::Firing(phase) => {
+                    if self.poll_plan(cx).is_pending() {
+                        return Action::Pending;
+                    }
+                    self.fired(phase);
+                }
+                State::Build => return Action::Attempt,
+                State::Body => return Action::PollBody,
+                State::Delay => {
+                    if let Some(t) = &mut self.timer {
+                        if Pin::new(t).poll(cx).is_pending() {
+                            return Action::Pending;
+                        }
+                    }
+                    self.timer = None;
+                    self.attempt += 1;
+                    self.begin_attempt();
+                }
+                State::Done => return Action::Done,
+            }
+        }
+    }
+
+    fn begin_attempt(&mut self) {
+        let unit = self.unit();
+        if !unit.is_pipeline() {
+            if let Some(next) = unit.before_attempt(self.attempt) {
+                return self.conclude(next, None);
+            }
+        }
+        record::attempt_started(&unit.frame, self.attempt);
+        if unit.hooks.has(Event::Start) {
+            let ctx = unit.context(None);
+            let plan = Plan::event(unit.hooks, Event::Start);
+            self.fire(Phase::Start, plan, ctx);
+        } else {
+            self.state = State::Build;
+        }
+    }
+
+    fn fire(&mut self, phase: Phase, plan: Plan, ctx: HookContext) {
+        self.plan = plan;
+        self.ctx = Some(ctx);
+        self.state = State::Firing(phase);
+    }
+
+    /// Walks the plan: sync hooks in place, async ones awaited in turn.
+    fn poll_plan(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let unit = self.unit.as_ref().expect("the unit exists once polled");
+        let ctx = self.ctx.as_ref().expect("a context while firing");
+        loop {
+            if let Some(a) = &mut self.awaiting {
+                if call::poll_awaiting(a, ctx, &unit.frame, cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.awaiting = None;
+            }
+            let Some((event, hook)) = self.plan.next() else {
+                return Poll::Ready(());
+            };
+            // SAFETY: `ctx` lives in `self.ctx`, pinned with the core, and is
+            // neither replaced nor dropped before `self.awaiting` is (field
+            // order, and `fired` clears `awaiting` first).
+            if let Started::Pending(a) = unsafe { call::start_async(hook, event, ctx, &unit.frame) }
+            {
+                self.awaiting = Some(a);
+            }
+        }
+    }
+
+    /// A plan was fired to its end.
+    fn fired(&mut self, phase: Phase) {
+        self.awaiting = None;
+        self.ctx = None;
+        match phase {
+            Phase::Start => self.state = State::Build,
+            Phase::Retry => {
+                let delay = self.unit().retry_delay();
+                if delay.is_zero() {
+                    self.attempt += 1;
+                    self.begin_attempt();
+                } else {
+                    self.timer = Some(timer::sleep(delay));
+                    self.state = State::Delay;
+                }
+            }
+            Phase::Terminal => self.state = State::Done,
+        }
+    }
+
+    /// The attempt's future exists: the body runs within its limits.
+    pub(crate) fn attempt_built(&mut self) {
+        let unit = self.unit();
+        if !unit.is_pipeline() {
+            let timeout = unit.timeout().map(timer::sleep);
+            let cancel = unit
+                .frame
+                .run()
+                .map(|r| Box::pin(r.cancel.token.clone().cancelled_owned()));
+            self.timer = timeout;
+            self.cancel = cancel;
+        }
+        self.state = State::Body;
+    }
+
+    /// `true` when the run was cancelled: the shell drops the attempt and
+    /// reports [`AttemptEnd::Cancelled`].
+    pub(crate) fn poll_cancelled(&mut self, cx: &mut Context<'_>) -> bool {
+        match &mut self.cancel {
+            Some(c) => c.as_mut().poll(cx).is_ready(),
+            None => false,
+        }
+    }
+
+    /// `Some(bound)` when the attempt's timeout passed.
+    pub(crate) fn poll_timeout(&mut self, cx: &mut Context<'_>) -> Option<Duration> {
+        let timer = self.timer.as_mut()?;
+        if Pin::new(timer).poll(cx).is_pending() {
+            return None;
+        }
+        let unit = self.unit();
+        Some(unit.timeout().unwrap_or_default())
+    }
+
+    /// The attempt ended (its future already dropped by the shell);
+    /// `output` points at the value the shell keeps, for the hooks.
+    pub(crate) fn attempt_ended(&mut self, end: AttemptEnd, output: Option<OutputPtr>) {
+        self.timer = None;
+        self.cancel = None;
+        let unit = self.unit();
+        let next = if unit.is_pipeline() {
+            let (status, error) = decide::pipeline_end(end, unit.name_cow(), unit.is_cancelled());
+            Next::Terminal(status, error)
+        } else {
+            unit.after_attempt(end, self.attempt)
+        };
+        self.conclude(next, output);
+    }
+
+    fn conclude(&mut self, next: Next, output: Option<OutputPtr>) {
+        match next {
+            Next::Retry(err) => {
+                let unit = self.unit();
+                record::attempt_failed(&unit.frame, &err);
+                if unit.hooks.has(Event::Retry) {
+                    let ctx = unit.context(Some(&err));
+                    let plan = Plan::event(unit.hooks, Event::Retry);
+                    self.fire(Phase::Retry, plan, ctx);
+                } else {
+                    self.fired(Phase::Retry);
+                }
+            }
+            Next::Terminal(status, error) => self.terminate(status, error, output),
+        }
+    }
+
+    fn terminate(&mut self, status: Status, error: Option<StepError>, output: Option<OutputPtr>) {
+        let unit = self.unit.as_ref().expect("the unit exists once polled");
+        let finished = unit.reach(status, error.as_ref());
+        let mut plan = Plan::terminal(unit.hooks, status);
+        self.output = output;
+        if plan.is_done() {
+            self.terminal = Some(Terminal { error });
+            self.state = State::Done;
+            return;
+        }
+        let ctx = unit.terminal_context(status, error.as_ref(), finished, output);
+        self.terminal = Some(Terminal { error });
+        if plan.rest_is_sync() {
+            // Sync hooks only: nothing to await.
+            let _entered = enter(&unit.frame);
+            call::fire_sync(&mut plan, &ctx, &unit.frame);
+            self.state = State::Done;
+        } else {
+            self.fire(Phase::Terminal, plan, ctx);
+        }
+    }
+
+    /// The call's error, once done (`Ok` on success).
+    pub(crate) fn result(&mut self) -> Result<(), StepError> {
+        match self.terminal.as_mut().and_then(|t| t.error.take()) {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// A pipeline's error for the caller.
+    pub(crate) fn pipeline_error(&self, err: StepError) -> PipelineError {
+        self.unit().pipeline_error(err)
+    }
+
+    /// The future is dropped (after the shell dropped the body's future):
+    /// fires what is left, exactly once.
+    pub(crate) fn on_drop(&mut self) {
+        let state = std::mem::replace(&mut self.state, State::Done);
+        let Some(unit) = self.unit.as_ref() else {
+            return;
+        };
+        match state {
+            State::Init | State::Done => {}
+            State::Firing(Phase::Terminal) => {
+                let _entered = enter(&unit.frame);
+                if let (Some(a), Some(ctx)) = (self.awaiting.take(), &self.ctx) {
+                    call::interrupted(a, ctx, &unit.frame);
+                }
+                // The rest of the plan, with the same context (the output is
+                // still alive: the shell drops it after this).
+                if let Some(ctx) = &self.ctx {
+                    call::fire_sync(&mut self.plan, ctx, &unit.frame);
+                }
+            }
+            State::Firing(_) | State::Build | State::Body | State::Delay => {
+                // Dropped while running: the call ends cancelled.
+                let _entered = enter(&unit.frame);
+                if let (Some(a), Some(ctx)) = (self.awaiting.take(), &self.ctx) {
+                    call::interrupted(a, ctx, &unit.frame);
+                }
+                self.ctx = None;
+                self.timer = None;
+                self.cancel = None;
+                let err = StepError::cancelled(unit.name_cow(), unit.frame.attempt());
+                let finished = unit.reach(Status::Cancelled, Some(&err));
+                let plan = Plan::terminal(unit.hooks, Status::Cancelled);
+                unit.finish_sync(plan, Status::Cancelled, Some(&err), finished, None);
+            }
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! What the generated wrappers call: the body adapters, and the generic
+//! entry points, which only call or poll the body, catch its panics and
+//! hand the outcome to the non-generic lifecycle (`unit` for sync calls,
+//! `driver` for async ones). Everything here is monomorphised per step, so
+//! it is kept to the least that must know the body's types.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::call::take_panic;
+use crate::context::OutputPtr;
+use crate::decide::AttemptEnd;
+use crate::driver::{Action, Core};
+use crate::error::{PipelineError, StepError};
+use crate::frame::enter;
+use crate::hook::{HookSet, PipelineHooks};
+use crate::meta::{PipelineMeta, StepMeta};
+use crate::signature::StepErrorType;
+use crate::unit::{drive_pipeline_sync, drive_sync};
+
+/// A step's return type, seen as a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Result`",
+    label = "hookflow reads a return type whose name ends in `Result` as `Result<T, E>`",
+    note = "return `Result<T, E>` (or an alias of it), or a type whose name does not end in `Result`"
+)]
+pub trait StepReturn {
+    /// The value of a successful call.
+    type Ok;
+    /// The body's own error type.
+    type Err: StepErrorType;
+    /// The outcome as a `Result`.
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+}
+
+impl<T, E: StepErrorType> StepReturn for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+    #[inline]
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// A plain (non-`Result`) return value.
+pub struct Plain<T>(pub T);
+
+impl<T> StepReturn for Plain<T> {
+    type Ok = T;
+    type Err = Infallible;
+    #[inline]
+    fn into_result(self) -> Result<T, Infallible> {
+        Ok(self.0)
+    }
+}
+
+/// A step body, called once per attempt.
+pub trait Body {
+    /// What one attempt returns (a value, or a future for async steps).
+    type Out;
+    /// Runs one attempt.
+    fn attempt(&mut self) -> Self::Out;
+}
+
+pin_project_lite::pin_project! {
+    /// An async body with a plain (non-`Result`) return value.
+    pub struct PlainFut<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F> PlainFut<F> {
+    /// Wraps the body's future.
+    #[inline]
+    pub fn new(fut: F) -> Self {
+        PlainFut { fut }
+    }
+}
+
+impl<F: Future> Future for PlainFut<F> {
+    type Output = Plain<F::Output>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().fut.poll(cx).map(Plain)
+    }
+}
+
+/// A body without retries: called once.
+pub struct Once<F>(Option<F>);
+
+impl<F> Once<F> {
+    /// Wraps the body.
+    #[inline]
+    pub fn new(f: F) -> Self {
+        Once(Some(f))
+    }
+}
+
+impl<F: FnOnce() -> O, O> Body for Once<F> {
+    type Out = O;
+    #[inline]
+    fn attempt(&mut self) -> O {
+        match self.0.take() {
+            Some(f) => f(),
+            // Unreachable: a step without `retries` has one attempt.
+            None => panic!("hookflow: a step without `retries` was attempted twice"),
+        }
+    }
+}
+
+/// An async pipeline's body: its one future.
+pub struct OnceFut<F>(Option<F>);
+
+impl<F> Body for OnceFut<F> {
+    type Out = F;
+    #[inline]
+    fn attempt(&mut self) -> F {
+        match self.0.take() {
+            Some(f) => f,
+            // Unreachable: a pipeline has one attempt.
+            None => panic!("hookflow: a pipeline body was started twice"),
+        }
+    }
+}
+
+/// A body with retries: its arguments are cloned per attempt.
+pub struct Retry<F>(pub F);
+
+impl<F: FnMut() -> O, O> Body for Retry<F> {
+    type Out = O;
+    #[inline]
+    fn attempt(&mut self) -> O {
+        (self.0)()
+    }
+}
+
+/// Gives hooks a view of the output (see `HookContext::output`).
+pub type Expose<T> = fn(&T) -> Option<OutputPtr>;
+
+/// The output is not shown to hooks.
+pub fn no_output<T>(_: &T) -> Option<OutputPtr> {
+    None
+}
+
+/// Chooses, at the step's definition, whether its output can be shown to
+/// hooks (`'static + Send + Sync` outputs can).
+#[doc(hidden)]
+pub struct Probe<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> Probe<T> {
+    #[doc(hidden)]
+    pub const NEW: Probe<T> = Probe(std::marker::PhantomData);
+}
+
+#[doc(hidden)]
+pub trait ExposeOutput<T> {
+    fn expose(&self) -> Expose<T>;
+}
+
+impl<T: Any + Send + Sync> ExposeOutput<T> for Probe<T> {
+    #[inline]
+    fn expose(&self) -> Expose<T> {
+        |v| Some(OutputPtr::new(v))
+    }
+}
+
+#[doc(hidden)]
+pub trait HideOutput<T> {
+    fn expose(&self) -> Expose<T>;
+}
+
+impl<T> HideOutput<T> for &Probe<T> {
+    #[inline]
+    fn expose(&self) -> Expose<T> {
+        no_output::<T>
+    }
+}
+
+// ----- sync entry points ------------------------------------------------------
+
+/// Runs a sync step: the generated wrapper of `#[step] fn` calls this.
+#[inline]
+pub fn run_sync<R, B>(
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    expose: Expose<R::Ok>,
+    mut body: B,
+) -> Result<R::Ok, StepError>
+where
+    R: StepReturn,
+    B: Body<Out = R>,
+{
+    let mut out: Option<R::Ok> = None;
+    let r = {
+        let mut attempt = || -> Result<Option<OutputPtr>, anyhow::Error> {
+            match body.attempt().into_result() {
+                Ok(v) => Ok(expose(out.insert(v))),
+                Err(e) => Err(e.into_anyhow()),
+            }
+        };
+        drive_sync(meta, hooks, &mut attempt)
+    };
+    match (r, out) {
+        (Ok(()), Some(v)) => Ok(v),
+        (Err(e), _) => Err(e),
+        (Ok(()), None) => unreachable!("a completed step has an output"),
+    }
+}
+
+/// Runs a sync pipeline: the generated wrapper of `#[pipeline] fn` calls this.
+#[inline]
+pub fn pipeline_sync<R, F>(
+    meta: &'static PipelineMeta,
+    hooks: &'static PipelineHooks,
+    body: F,
+) -> Result<R::Ok, PipelineError>
+where
+    R: StepReturn,
+    F: FnOnce() -> R,
+{
+    let mut body = Some(body);
+    let mut out: Option<R::Ok> = None;
+    let r = {
+        let mut run = || -> Result<(), anyhow::Error> {
+            let body = body.take().expect("a pipeline body runs once");
+            match body().into_result() {
+                Ok(v) => {
+                    out = Some(v);
+                    Ok(())
+                }
+                Err(e) => Err(e.into_anyhow()),
+            }
+        };
+        drive_pipeline_sync(meta, hooks, &mut run)
+    };
+    match (r, out) {
+        (Ok(()), Some(v)) => Ok(v),
+        (Err(e), _) => Err(e),
+        (Ok(()), None) => unreachable!("a completed pipeline has an output"),
+    }
+}
+
+// ----- async entry points -------------------------------------------------------
+
+pin_project_lite::pin_project! {
+    /// The generic shell around the non-generic async lifecycle: builds,
+    /// polls and drops the body's attempt futures, keeps the output.
+    struct Shell<R: StepReturn, B: Body> {
+        core: Core,
+        body: B,
+        #[pin]
+        fut: Option<B::Out>,
+        out: Option<R::Ok>,
+        expose: Expose<R::Ok>,
+    }
+
+    impl<R: StepReturn, B: Body> PinnedDrop for Shell<R, B> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            // The body goes first: its own `Drop` runs before `on_cancel`.
+            drop_fut(this.fut.as_mut());
+            this.core.on_drop();
+        }
+    }
+}
+
+/// Drops an attempt's future; a panic in its `Drop` goes no further.
+fn drop_fut<F>(mut fut: Pin<&mut Option<F>>) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| fut.set(None))) {
+        take_panic(payload);
+    }
+}
+
+impl<R, B> Shell<R, B>
+where
+    R: StepReturn,
+    B: Body,
+    B::Out: Future<Output = R>,
+{
+    fn poll_shell(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R::Ok, StepError>> {
+        let mut this = self.project();
+        loop {
+            match this.core.poll(cx) {
+                Action::Pending => return Poll::Pending,
+                Action::Attempt => {
+                    let built = {
+                        let _entered = enter(this.core.frame());
+                        catch_unwind(AssertUnwindSafe(|| this.body.attempt()))
+                    };
+                    match built {
+                        Ok(fut) => {
+                            this.fut.set(Some(fut));
+                            this.core.attempt_built();
+                        }
+                        Err(p) => this
+                            .core
+                            .attempt_ended(AttemptEnd::Panicked(take_panic(p)), None),
+                    }
+                }
+                Action::PollBody => {
+                    if this.core.poll_cancelled(cx) {
+                        drop_fut(this.fut.as_mut());
+                        this.core.attempt_ended(AttemptEnd::Cancelled, None);
+                        continue;
+                    }
+                    let polled = {
+                        let frame = this.core.frame();
+                        let _entered = enter(frame);
+                        let _span = frame.span.enter();
+                        let fut = this.fut.as_mut();
+                        catch_unwind(AssertUnwindSafe(|| match fut.as_pin_mut() {
+                            Some(f) => f.poll(cx),
+                            None => Poll::Pending,
+                        }))
+                    };
+                    let (end, output) = match polled {
+                        Ok(Poll::Pending) => match this.core.poll_timeout(cx) {
+                            None => return Poll::Pending,
+                            Some(bound) => (AttemptEnd::TimedOut(bound), None),
+                        },
+                        Ok(Poll::Ready(r)) => match r.into_result() {
+                            Ok(v) => (AttemptEnd::Done, (this.expose)(this.out.insert(v))),
+                            Err(e) => (AttemptEnd::Error(e.into_anyhow()), None),
+                        },
+                        Err(p) => (AttemptEnd::Panicked(take_panic(p)), None),
+                    };
+                    drop_fut(this.fut.as_mut());
+                    this.core.attempt_ended(end, output);
+                }
+                Action::Done => {
+                    return Poll::Ready(match this.core.result() {
+                        Ok(()) => match this.out.take() {
+                            Some(v) => Ok(v),
+                            None => unreachable!("a completed call has an output"),
+                        },
+                        Err(e) => Err(e),
+                    });
+                }
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An async step call: the future the generated wrapper of
+    /// `#[step] async fn` awaits.
+    pub struct StepFuture<R: StepReturn, B: Body> {
+        #[pin]
+        shell: Shell<R, B>,
+    }
+}
+
+impl<R, B> Future for StepFuture<R, B>
+where
+    R: StepReturn,
+    B: Body,
+    B::Out: Future<Output = R>,
+{
+    type Output = Result<R::Ok, StepError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().shell.poll_shell(cx)
+    }
+}
+
+/// Runs an async step: the generated wrapper of `#[step] async fn` awaits
+/// this.
+#[inline]
+pub fn run_async<R, B>(
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    expose: Expose<R::Ok>,
+    body: B,
+) -> StepFuture<R, B>
+where
+    R: StepReturn,
+    B: Body,
+    B::Out: Future<Output = R>,
+{
+    StepFuture {
+        shell: Shell {
+            core: Core::step(meta, hooks),
+            body,
+            fut: None,
+            out: None,
+            expose,
+        },
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An async pipeline run: the future the generated wrapper of
+    /// `#[pipeline] async fn` awaits.
+    pub struct PipelineFuture<R: StepReturn, F> {
+        #[pin]
+        shell: Shell<R, OnceFut<F>>,
+    }
+}
+
+impl<R, F> Future for PipelineFuture<R, F>
+where
+    R: StepReturn,
+    F: Future<Output = R>,
+{
+    type Output = Result<R::Ok, PipelineError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut shell = self.project().shell;
+        match shell.as_mut().poll_shell(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(v)) => Poll::Ready(Ok(v)),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(shell.project().core.pipeline_error(e))),
+        }
+    }
+}
+
+/// Runs an async pipeline: the generated wrapper of `#[pipeline] async fn`
+/// awaits this.
+#[inline]
+pub fn pipeline_async<R, F>(
+    meta: &'static PipelineMeta,
+    hooks: &'static PipelineHooks,
+    body: F,
+) -> PipelineFuture<R, F>
+where
+    R: StepReturn,
+    F: Future<Output = R>,
+{
+    PipelineFuture {
+        shell: Shell {
+            core: Core::pipeline(meta, hooks),
+            body: OnceFut(Some(body)),
+            fut: None,
+            out: None,
+            expose: no_output::<R::Ok>,
+        },
+    }
+}

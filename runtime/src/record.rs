@@ -1,0 +1,172 @@
+//! The records seam: every state transition and every hook outcome of a
+//! step call or run passes through here, once. Today it feeds `tracing`
+//! (spans and events with structured fields) and the run's lists (failed
+//! steps, hook outcomes); a durable run's journal plugs in at the same
+//! functions.
+//!
+//! With no `tracing` subscriber and no run, each function costs the
+//! disabled-callsite checks of its events and one branch.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use crate::context::HookContext;
+use crate::error::{FailedStep, StepError};
+use crate::event::Event;
+use crate::frame::Frame;
+use crate::hook::ErasedHook;
+use crate::outcome::{HookOutcome, HookStatus};
+use crate::status::Status;
+
+fn run_id(frame: &Frame) -> Option<tracing::field::DisplayValue<uuid::Uuid>> {
+    frame.run().map(|r| tracing::field::display(r.run_id))
+}
+
+/// An attempt of a step starts (or a run's body).
+#[inline]
+pub(crate) fn attempt_started(frame: &Frame, attempt: u32) {
+    frame.set_attempt(attempt);
+    if let Some(meta) = frame.step_meta() {
+        tracing::debug!(
+            parent: &frame.span,
+            step = meta.name(),
+            run_id = run_id(frame),
+            attempt,
+            "attempt started"
+        );
+    }
+}
+
+/// An attempt failed and another follows.
+pub(crate) fn attempt_failed(frame: &Frame, err: &StepError) {
+    tracing::warn!(
+        parent: &frame.span,
+        step = err.step_name(),
+        run_id = run_id(frame),
+        attempt = err.attempt(),
+        max_attempts = frame.max_attempts,
+        kind = err.kind().as_str(),
+        error = err.message(),
+        "attempt failed, retrying"
+    );
+}
+
+/// A step call or run reached its terminal state. `in_run` is `false` for
+/// a step called from inside a hook, which is no step of the run.
+#[inline]
+pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>, in_run: bool) {
+    frame.set_status(status);
+    let span = &frame.span;
+    span.record("status", status.as_str());
+    let attempt = frame.attempt();
+    let st = status.as_str();
+    match (frame.step_meta(), error) {
+        (Some(m), None) => tracing::info!(
+            parent: span,
+            step = m.name(),
+            run_id = run_id(frame),
+            attempt,
+            status = st,
+            "step finished"
+        ),
+        (Some(m), Some(err)) => {
+            tracing::warn!(
+                parent: span,
+                step = m.name(),
+                run_id = run_id(frame),
+                attempt,
+                status = st,
+                kind = err.kind().as_str(),
+                error = err.message(),
+                "step finished"
+            );
+            if let (true, Some(run)) = (in_run, frame.run()) {
+                run.push_failed(FailedStep::from_error(err));
+            }
+        }
+        (None, None) => tracing::info!(
+            parent: span,
+            pipeline = frame.run().map(|r| r.meta.name()),
+            run_id = run_id(frame),
+            status = st,
+            "pipeline finished"
+        ),
+        (None, Some(err)) => tracing::warn!(
+            parent: span,
+            pipeline = frame.run().map(|r| r.meta.name()),
+            run_id = run_id(frame),
+            status = st,
+            kind = err.kind().as_str(),
+            error = err.message(),
+            "pipeline finished"
+        ),
+    }
+    if frame.step_meta().is_none() {
+        if let Some(run) = frame.run() {
+            run.set_status(status);
+        }
+    }
+}
+
+/// A hook returned `Ok`: the common case, recorded compactly and untimed.
+#[inline]
+pub(crate) fn hook_ok(frame: &Frame, hook: &'static ErasedHook, event: Event) {
+    tracing::debug!(
+        hook = hook.name(),
+        event = event.key(),
+        step = frame.step_meta().map(|m| m.name()),
+        "hook ran"
+    );
+    if let Some(run) = frame.run() {
+        run.record_ok(hook, event, frame.step_meta());
+    }
+}
+
+/// Any other hook outcome: logged at the level it deserves and recorded in
+/// full on the run.
+#[cold]
+pub(crate) fn hook_outcome(
+    frame: &Frame,
+    hook: &'static ErasedHook,
+    event: Event,
+    ctx: &HookContext,
+    status: HookStatus,
+    duration: Duration,
+) {
+    let name = hook.name();
+    let ev = event.key();
+    let step = ctx.step_name();
+    let pipeline = ctx.pipeline_name();
+    match &status {
+        HookStatus::Ok => tracing::debug!(hook = name, event = ev, step, pipeline, "hook ran"),
+        HookStatus::Skipped(why) => {
+            tracing::debug!(hook = name, event = ev, step, pipeline, reason = %why, "hook skipped")
+        }
+        HookStatus::Failed(msg) => {
+            tracing::warn!(hook = name, event = ev, step, pipeline, error = %msg, "hook failed")
+        }
+        HookStatus::Panicked(msg) => {
+            tracing::error!(hook = name, event = ev, step, pipeline, panic = %msg, "hook panicked")
+        }
+        HookStatus::TimedOut(bound) => {
+            tracing::warn!(hook = name, event = ev, step, pipeline, bound = ?bound, "hook timed out")
+        }
+        HookStatus::Interrupted => tracing::warn!(
+            hook = name,
+            event = ev,
+            step,
+            pipeline,
+            "hook interrupted: the step's future was dropped"
+        ),
+    }
+    if let Some(run) = frame.run() {
+        let outcome = HookOutcome {
+            hook: name,
+            event,
+            step: step.map(|s| Cow::Owned(s.to_owned())),
+            status,
+            duration,
+        };
+        run.record_full(outcome, frame.step_meta());
+    }
+}

@@ -1,0 +1,296 @@
+//! The shared state of one pipeline run: identity, resources, cancellation,
+//! the step defaults, and its records (failed steps, hook outcomes).
+//!
+//! Also the seed a [`Run`](crate::Run) hands to the first pipeline started
+//! under it, in a thread-local of its own.
+
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::error::FailedStep;
+use crate::event::Event;
+use crate::hook::ErasedHook;
+use crate::lookup::Level;
+use crate::meta::{PipelineMeta, StepMeta};
+use crate::outcome::{HookOutcome, HookStatus};
+use crate::resources::Resources;
+use crate::status::Status;
+
+/// Cancellation of a run: a flag read on hot paths (one relaxed load, no
+/// lock), and a token to await for async steps. A nested run's state links
+/// to its parent's, so cancelling the outer run cancels the inner one.
+pub(crate) struct Cancel {
+    flag: AtomicBool,
+    pub(crate) token: CancellationToken,
+    parent: Option<Arc<Cancel>>,
+}
+
+impl Cancel {
+    pub(crate) fn new() -> Arc<Cancel> {
+        Arc::new(Cancel {
+            flag: AtomicBool::new(false),
+            token: CancellationToken::new(),
+            parent: None,
+        })
+    }
+
+    /// A state cancelled with this one (for a nested run).
+    pub(crate) fn child(self: &Arc<Cancel>) -> Arc<Cancel> {
+        Arc::new(Cancel {
+            flag: AtomicBool::new(false),
+            token: self.token.child_token(),
+            parent: Some(self.clone()),
+        })
+    }
+
+    pub(crate) fn cancel(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.token.cancel();
+    }
+
+    #[inline]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::Acquire) || self.parent.as_ref().is_some_and(|p| p.is_cancelled())
+    }
+}
+
+/// One hook call, recorded compactly: a call that returned `Ok` is a
+/// pointer to the (program-lifetime) hook with the event in its low bits,
+/// and the step; any other call points into the full list.
+#[derive(Clone, Copy)]
+struct Entry {
+    word: usize,
+    step: Option<&'static StepMeta>,
+}
+
+/// Marks an entry that indexes the full list (`index << 3 | FULL`).
+const FULL: usize = 7;
+const CHUNK: usize = 512;
+
+/// The hook calls of a run, in the order they finished: 16 bytes per call
+/// that returned `Ok`, in fixed-size chunks (no reallocation, no copying as
+/// the run grows); full records only for the calls that went wrong.
+#[derive(Default)]
+struct Calls {
+    chunks: Vec<Vec<Entry>>,
+    full: Vec<HookOutcome>,
+}
+
+impl Calls {
+    fn push(&mut self, entry: Entry) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(entry),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(entry);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    fn to_vec(&self) -> Vec<HookOutcome> {
+        self.chunks
+            .iter()
+            .flatten()
+            .map(|e| {
+                if e.word & 7 == FULL {
+                    return self.full[e.word >> 3].clone();
+                }
+                // SAFETY: `word` was made by `record_ok` from a
+                // `&'static ErasedHook`, whose alignment leaves the three low
+                // bits free for the event.
+                let hook = unsafe { &*((e.word & !7) as *const ErasedHook) };
+                HookOutcome {
+                    hook: hook.name(),
+                    event: Event::ALL[e.word & 7],
+                    step: e.step.map(|m| m.name().into()),
+                    status: HookStatus::Ok,
+                    duration: Duration::ZERO,
+                }
+            })
+            .collect()
+    }
+}
+
+/// What every step of one pipeline run shares.
+pub(crate) struct RunShared {
+    pub(crate) run_id: Uuid,
+    pub(crate) meta: &'static PipelineMeta,
+    /// The `steps(..)` defaults of the run (attribute and configuration).
+    pub(crate) defaults: Level,
+    pub(crate) resources: Arc<Resources>,
+    pub(crate) cancel: Arc<Cancel>,
+    pub(crate) hook_timeout: Duration,
+    failed: Mutex<Vec<FailedStep>>,
+    calls: Mutex<Calls>,
+    status: AtomicU8,
+}
+
+const _: () = assert!(std::mem::align_of::<ErasedHook>() >= 8);
+
+impl RunShared {
+    pub(crate) fn new(
+        meta: &'static PipelineMeta,
+        defaults: Level,
+        resources: Arc<Resources>,
+        cancel: Arc<Cancel>,
+        hook_timeout: Duration,
+    ) -> Arc<RunShared> {
+        Arc::new(RunShared {
+            run_id: Uuid::now_v7(),
+            meta,
+            defaults,
+            resources,
+            cancel,
+            hook_timeout,
+            failed: Mutex::new(Vec::new()),
+            calls: Mutex::new(Calls::default()),
+            status: AtomicU8::new(Status::Running.to_u8()),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    pub(crate) fn push_failed(&self, step: FailedStep) {
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(step);
+    }
+
+    pub(crate) fn failed_snapshot(&self) -> Arc<[FailedStep]> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_slice()
+            .into()
+    }
+
+    /// Records a hook call that returned `Ok`.
+    #[inline]
+    pub(crate) fn record_ok(
+        &self,
+        hook: &'static ErasedHook,
+        event: Event,
+        step: Option<&'static StepMeta>,
+    ) {
+        let word = hook as *const ErasedHook as usize | event.index();
+        let entry = Entry { word, step };
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(entry);
+    }
+
+    /// Records any other hook call, in full.
+    pub(crate) fn record_full(&self, outcome: HookOutcome, step: Option<&'static StepMeta>) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let word = calls.full.len() << 3 | FULL;
+        calls.full.push(outcome);
+        calls.push(Entry { word, step });
+    }
+
+    /// Every hook call of the run, in the order they finished.
+    pub(crate) fn outcomes(&self) -> Vec<HookOutcome> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .to_vec()
+    }
+
+    pub(crate) fn set_status(&self, status: Status) {
+        self.status.store(status.to_u8(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Ordering::Relaxed))
+    }
+}
+
+/// The configuration a [`Run`](crate::Run) hands to the first pipeline
+/// started under it.
+pub(crate) struct RunSeed {
+    pub(crate) resources: Arc<Resources>,
+    pub(crate) cancel: Arc<Cancel>,
+    pub(crate) hook_timeout: Option<Duration>,
+    pub(crate) taken: AtomicBool,
+    pub(crate) run: Mutex<Option<Arc<RunShared>>>,
+}
+
+thread_local! {
+    static SEED: Cell<*const RunSeed> = const { Cell::new(ptr::null()) };
+}
+
+/// Installs a run configuration for the next pipeline started on this thread.
+pub(crate) struct SeedGuard {
+    prev: *const RunSeed,
+}
+
+pub(crate) fn install_seed(seed: &RunSeed) -> SeedGuard {
+    let prev = SEED.with(|s| s.replace(seed));
+    SeedGuard { prev }
+}
+
+impl Drop for SeedGuard {
+    fn drop(&mut self) {
+        SEED.with(|s| s.set(self.prev));
+    }
+}
+
+/// Starts a pipeline run: configured by an installed [`Run`](crate::Run) if
+/// there is one (never from inside a hook: a pipeline a hook starts must not
+/// take the configuration meant for the pipeline the `Run` was given), else
+/// inheriting from the enclosing run (nested pipelines share its resources
+/// and are cancelled with it), else with defaults.
+pub(crate) fn start_run(
+    meta: &'static PipelineMeta,
+    defaults: Level,
+    parent: Option<&RunShared>,
+    in_hook: bool,
+    default_hook_timeout: Duration,
+) -> Arc<RunShared> {
+    let seed_ptr = if in_hook {
+        ptr::null()
+    } else {
+        SEED.with(|s| s.get())
+    };
+    // SAFETY: the guard that installed the pointer lives no longer than the
+    // seed it points at (`Run::execute` and the `Seeded` future hold both).
+    let seed = unsafe { seed_ptr.as_ref() }.filter(|s| !s.taken.swap(true, Ordering::AcqRel));
+    let run = match (seed, parent) {
+        (Some(s), _) => RunShared::new(
+            meta,
+            defaults,
+            s.resources.clone(),
+            s.cancel.clone(),
+            s.hook_timeout.unwrap_or(default_hook_timeout),
+        ),
+        (None, Some(p)) => RunShared::new(
+            meta,
+            defaults,
+            p.resources.clone(),
+            p.cancel.child(),
+            p.hook_timeout,
+        ),
+        (None, None) => RunShared::new(
+            meta,
+            defaults,
+            Arc::new(Resources::new()),
+            Cancel::new(),
+            default_hook_timeout,
+        ),
+    };
+    if let Some(seed) = seed {
+        *seed.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(run.clone());
+    }
+    run
+}

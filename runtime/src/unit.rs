@@ -1,0 +1,418 @@
+//! The lifecycle of one step call or pipeline run, written once and not
+//! generic: every sync step, async step (through the async driver),
+//! pipeline run, retry, timeout, cancellation and `Drop` goes through it.
+//!
+//! # The rules, stated once
+//!
+//! - One call reaches exactly one terminal [`Status`]: `Completed`,
+//!   `Failed` (error or timeout, after all retries), `Crashed` (panic, not
+//!   retried) or `Cancelled` (future dropped, run cancelled).
+//! - Per attempt, `on_start` fires first; after a failed attempt that will
+//!   be retried, `on_retry`, then the retry delay.
+//! - For the terminal state: `on_crash` (after a panic), then `on_success` /
+//!   `on_failure` / `on_cancel`, then `on_finish`; within one event, in the
+//!   order written; each hook at most once (the plan's cursor), none
+//!   skipped — from `Drop` if the future goes away mid-plan.
+//! - The terminal state is recorded before the first terminal hook runs.
+//! - A hook's failure, panic or overrun is recorded and changes nothing
+//!   else. Steps called from inside a hook fire no hooks and are no steps
+//!   of the run.
+//!
+//! The decisions themselves are in `decide`; which hooks fire in `lookup`;
+//! the ordered list and its cursor in `plan`; what gets recorded in
+//! `record`.
+
+use std::borrow::Cow;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use crate::call::{self, take_panic};
+use crate::clock::Stamp;
+use crate::context::{HookContext, Output, OutputPtr};
+use crate::decide::{self, AttemptEnd, Next};
+use crate::error::{PipelineError, StepError};
+use crate::event::Event;
+use crate::frame::{enter, with_current_in_hook, Frame, RunRef, Scope};
+use crate::hook::{HookSet, PipelineHooks};
+use crate::lookup::{Level, Lookup};
+use crate::meta::{PipelineMeta, StepMeta};
+use crate::plan::Plan;
+use crate::record;
+use crate::run_state::start_run;
+use crate::settings::{self, StepSettings};
+use crate::status::Status;
+
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Step(&'static StepMeta),
+    Pipeline(&'static PipelineMeta),
+}
+
+/// One step call or pipeline run in progress.
+pub(crate) struct Unit {
+    pub(crate) kind: Kind,
+    pub(crate) hooks: Lookup,
+    /// What an installed configuration sets for this step.
+    cfg: Option<&'static StepSettings>,
+    /// `false` for a call from inside a hook: no hooks, and no record in
+    /// the run.
+    pub(crate) in_run: bool,
+    pub(crate) frame: Frame,
+}
+
+impl Unit {
+    /// A step call. `lend` borrows the enclosing run instead of sharing it:
+    /// only for sync calls, which end before the enclosing frame does.
+    #[inline]
+    pub(crate) fn step(meta: &'static StepMeta, own: &'static HookSet, lend: bool) -> Unit {
+        let cfg = settings::active().and_then(|o| o.step(meta));
+        let (in_hook, run, defaults, span) = with_current_in_hook(|parent, in_hook| {
+            let Some(parent) = parent else {
+                let span = tracing::info_span!(
+                    "hookflow.step",
+                    step = meta.name(),
+                    run_id = tracing::field::Empty,
+                    status = tracing::field::Empty,
+                );
+                return (in_hook, RunRef::None, None, span);
+            };
+            // Under the enclosing step's or run's span, even when an async
+            // parent is not entered on this thread right now.
+            let span = tracing::info_span!(
+                parent: &parent.span,
+                "hookflow.step",
+                step = meta.name(),
+                run_id = tracing::field::Empty,
+                status = tracing::field::Empty,
+            );
+            let defaults = parent.run().map(|r| r.defaults);
+            let run = match (&parent.run, lend) {
+                (RunRef::None, _) => RunRef::None,
+                (RunRef::Lent(p), true) => RunRef::Lent(*p),
+                (RunRef::Owned(a), true) => RunRef::Lent(std::ptr::NonNull::from(&**a)),
+                (r, false) => match r.to_arc() {
+                    Some(a) => RunRef::Owned(a),
+                    None => RunRef::None,
+                },
+            };
+            (in_hook, run, defaults, span)
+        });
+        if let Some(r) = run.get() {
+            span.record("run_id", tracing::field::display(r.run_id));
+        }
+        let hooks = if in_hook {
+            Lookup::none()
+        } else {
+            let own = Level {
+                attr: own,
+                cfg: cfg.map(|c| &c.hooks),
+            };
+            Lookup::new(own, defaults)
+        };
+        let max_attempts = match cfg.and_then(|c| c.retries) {
+            Some(retries) if meta.is_retryable() => retries.saturating_add(1),
+            _ => meta.max_attempts(),
+        };
+        Unit {
+            kind: Kind::Step(meta),
+            hooks,
+            cfg,
+            in_run: !in_hook,
+            frame: Frame::new(Scope::Step(meta), run, max_attempts, span),
+        }
+    }
+
+    /// A pipeline run.
+    pub(crate) fn pipeline(meta: &'static PipelineMeta, hooks: &'static PipelineHooks) -> Unit {
+        let cfg = settings::active().and_then(|o| o.pipeline(meta));
+        let step_defaults = Level {
+            attr: &hooks.steps,
+            cfg: cfg.map(|c| &c.steps),
+        };
+        let (in_hook, run) = with_current_in_hook(|parent, in_hook| {
+            let parent_run = parent.and_then(Frame::run);
+            let bound = call::hook_bound(None);
+            (
+                in_hook,
+                start_run(meta, step_defaults, parent_run, in_hook, bound),
+            )
+        });
+        let span = tracing::info_span!(
+            "hookflow.pipeline",
+            pipeline = meta.name(),
+            run_id = %run.run_id,
+            status = tracing::field::Empty,
+        );
+        let lookup = if in_hook {
+            Lookup::none()
+        } else {
+            let own = Level {
+                attr: &hooks.own,
+                cfg: cfg.map(|c| &c.hooks),
+            };
+            Lookup::new(own, None)
+        };
+        Unit {
+            kind: Kind::Pipeline(meta),
+            hooks: lookup,
+            cfg: None,
+            in_run: !in_hook,
+            frame: Frame::new(Scope::Pipeline, RunRef::Owned(run), 1, span),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Step(m) => m.name(),
+            Kind::Pipeline(m) => m.name(),
+        }
+    }
+
+    pub(crate) fn name_cow(&self) -> Cow<'static, str> {
+        Cow::Borrowed(self.name())
+    }
+
+    #[inline]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.frame.run().is_some_and(|r| r.is_cancelled())
+    }
+
+    pub(crate) fn is_pipeline(&self) -> bool {
+        matches!(self.kind, Kind::Pipeline(_))
+    }
+
+    /// The step's per-attempt time bound: configured, else the attribute's.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        let Kind::Step(meta) = self.kind else {
+            return None;
+        };
+        self.cfg.and_then(|c| c.timeout).or(meta.timeout())
+    }
+
+    /// The delay before the next attempt: configured, else the attribute's.
+    pub(crate) fn retry_delay(&self) -> Duration {
+        let Kind::Step(meta) = self.kind else {
+            return Duration::ZERO;
+        };
+        self.cfg
+            .and_then(|c| c.retry_delay)
+            .unwrap_or(meta.retry_delay())
+    }
+
+    /// What follows attempt `attempt`, which ended with `end`.
+    pub(crate) fn after_attempt(&self, end: AttemptEnd, attempt: u32) -> Next {
+        let max = self.frame.max_attempts;
+        decide::after_attempt(end, self.name_cow(), attempt, max, self.is_cancelled())
+    }
+
+    /// `Some` terminal decision when the run was cancelled before `attempt`.
+    pub(crate) fn before_attempt(&self, attempt: u32) -> Option<Next> {
+        decide::before_attempt(&self.name_cow(), attempt, self.is_cancelled())
+    }
+
+    /// The context for `on_start` / `on_retry` hooks.
+    pub(crate) fn context(&self, error: Option<&StepError>) -> HookContext {
+        self.frame.context(Status::Running, error.cloned())
+    }
+
+    /// The context for the terminal hooks.
+    pub(crate) fn terminal_context(
+        &self,
+        status: Status,
+        error: Option<&StepError>,
+        finished: Stamp,
+        output: Option<OutputPtr>,
+    ) -> HookContext {
+        let mut ctx = self.frame.context(status, error.cloned());
+        ctx.finished = Some(finished);
+        if let Some(ptr) = output {
+            ctx.output = Output::Borrowed(ptr);
+        }
+        if let (Kind::Pipeline(_), Some(run)) = (self.kind, self.frame.run()) {
+            ctx.failed_steps = Some(run.failed_snapshot());
+        }
+        ctx
+    }
+
+    /// Records the terminal state: from here on, only its hooks remain.
+    pub(crate) fn reach(&self, status: Status, error: Option<&StepError>) -> Stamp {
+        let finished = Stamp::now();
+        record::terminal(&self.frame, status, error, self.in_run);
+        finished
+    }
+
+    /// Fires one event's hooks from sync code.
+    #[inline]
+    pub(crate) fn fire_sync(&self, event: Event, error: Option<&StepError>) {
+        if self.hooks.has(event) {
+            self.fire_sync_slow(event, error);
+        }
+    }
+
+    #[inline(never)]
+    fn fire_sync_slow(&self, event: Event, error: Option<&StepError>) {
+        let ctx = self.context(error);
+        self.walk_sync(Plan::event(self.hooks, event), &[event], &ctx);
+    }
+
+    /// Fires `events`' hooks in order from sync code, walking the lists
+    /// directly (the lean path); at the first async hook, which sync code
+    /// cannot await, the rest of `plan` (the same hooks, as a plan) goes to
+    /// the hook thread.
+    #[inline]
+    fn walk_sync(&self, plan: Plan, events: &[Event], ctx: &HookContext) {
+        let mut called = 0;
+        for &event in events {
+            for hook in self.hooks.get(event) {
+                if hook.is_async() {
+                    let mut rest = plan;
+                    rest.pass(called);
+                    call::detach(rest.drain(), ctx, &self.frame);
+                    return;
+                }
+                call::call_sync(hook, event, ctx, &self.frame);
+                called += 1;
+            }
+        }
+    }
+
+    /// Ends the call from sync code: records the terminal state and fires
+    /// its plan.
+    #[inline]
+    pub(crate) fn end_sync(
+        &self,
+        status: Status,
+        error: Option<&StepError>,
+        output: Option<OutputPtr>,
+    ) {
+        let finished = self.reach(status, error);
+        let events = Event::terminal(status);
+        if self.hooks.any(events) {
+            self.fire_terminal_sync(status, events, error, finished, output);
+        }
+    }
+
+    #[inline(never)]
+    fn fire_terminal_sync(
+        &self,
+        status: Status,
+        events: &'static [Event],
+        error: Option<&StepError>,
+        finished: Stamp,
+        output: Option<OutputPtr>,
+    ) {
+        let ctx = self.terminal_context(status, error, finished, output);
+        self.walk_sync(Plan::terminal(self.hooks, status), events, &ctx);
+    }
+
+    /// Fires what is left of `plan` from sync code.
+    pub(crate) fn finish_sync(
+        &self,
+        mut plan: Plan,
+        status: Status,
+        error: Option<&StepError>,
+        finished: Stamp,
+        output: Option<OutputPtr>,
+    ) {
+        if plan.is_done() {
+            return;
+        }
+        let ctx = self.terminal_context(status, error, finished, output);
+        call::fire_sync(&mut plan, &ctx, &self.frame);
+    }
+
+    /// The pipeline's error for the caller.
+    pub(crate) fn pipeline_error(&self, err: StepError) -> PipelineError {
+        match self.frame.run() {
+            Some(run) => PipelineError::new(err, run.run_id, run.failed_snapshot()),
+            None => PipelineError::new(err, uuid::Uuid::nil(), Vec::new().into()),
+        }
+    }
+}
+
+/// How one attempt of a sync body went: `Ok(pointer the hooks see)`.
+pub(crate) type SyncBody<'a> = dyn FnMut() -> Result<Option<OutputPtr>, anyhow::Error> + 'a;
+
+/// Runs `body` once, catching its panic.
+#[inline]
+fn attempt_sync(body: &mut SyncBody<'_>) -> Result<Option<OutputPtr>, AttemptEnd> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(ptr)) => Ok(ptr),
+        Ok(Err(e)) => Err(AttemptEnd::Error(e)),
+        Err(payload) => Err(AttemptEnd::Panicked(take_panic(payload))),
+    }
+}
+
+/// The lifecycle of a sync step: `body` runs one attempt, keeps its value
+/// and returns the pointer hooks see.
+#[inline(never)]
+pub(crate) fn drive_sync(
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    body: &mut SyncBody<'_>,
+) -> Result<(), StepError> {
+    let unit = Unit::step(meta, hooks, true);
+    let _entered = enter(&unit.frame);
+    let _span = unit.frame.span.enter();
+    let mut attempt = 1;
+    let next = loop {
+        if let Some(next) = unit.before_attempt(attempt) {
+            break next;
+        }
+        record::attempt_started(&unit.frame, attempt);
+        unit.fire_sync(Event::Start, None);
+        let end = match attempt_sync(body) {
+            Ok(ptr) => {
+                // The common path: no decision to make.
+                unit.end_sync(Status::Completed, None, ptr);
+                return Ok(());
+            }
+            Err(end) => end,
+        };
+        match unit.after_attempt(end, attempt) {
+            Next::Retry(err) => {
+                record::attempt_failed(&unit.frame, &err);
+                unit.fire_sync(Event::Retry, Some(&err));
+                let delay = unit.retry_delay();
+                if !delay.is_zero() {
+                    std::thread::sleep(delay);
+                }
+                attempt += 1;
+            }
+            terminal => break terminal,
+        }
+    };
+    let Next::Terminal(status, error) = next else {
+        unreachable!("the loop ends on a terminal decision")
+    };
+    unit.end_sync(status, error.as_ref(), None);
+    match error {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// The lifecycle of a sync pipeline run.
+#[inline(never)]
+pub(crate) fn drive_pipeline_sync(
+    meta: &'static PipelineMeta,
+    hooks: &'static PipelineHooks,
+    body: &mut dyn FnMut() -> Result<(), anyhow::Error>,
+) -> Result<(), PipelineError> {
+    let unit = Unit::pipeline(meta, hooks);
+    let _entered = enter(&unit.frame);
+    let _span = unit.frame.span.enter();
+    record::attempt_started(&unit.frame, 1);
+    unit.fire_sync(Event::Start, None);
+    let end = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => AttemptEnd::Done,
+        Ok(Err(e)) => AttemptEnd::Error(e),
+        Err(payload) => AttemptEnd::Panicked(take_panic(payload)),
+    };
+    let (status, error) = decide::pipeline_end(end, unit.name_cow(), unit.is_cancelled());
+    unit.end_sync(status, error.as_ref(), None);
+    match error {
+        Some(err) => Err(unit.pipeline_error(err)),
+        None => Ok(()),
+    }
+}
