@@ -154,6 +154,27 @@ fn the_valid_files_load() {
     Config::from_yaml_str("hookflow.yaml", VALID_YAML).unwrap();
 }
 
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = 20_000;
+    let text = format!("x = {}{}", "[".repeat(deep), "]".repeat(deep));
+    check(&text, Config::from_toml_str("f.toml", &text));
+    let text = format!("[{}]\n", vec!["a"; deep].join("."));
+    check(&text, Config::from_toml_str("f.toml", &text));
+    let text = format!("x = {}{}", "{ a = ".repeat(deep), "}".repeat(deep));
+    check(&text, Config::from_toml_str("f.toml", &text));
+    let text = format!("{}{}", "[".repeat(deep), "]".repeat(deep));
+    check(&text, Config::from_yaml_str("f.yaml", &text));
+    let text = (0..200)
+        .map(|i| format!("{}a:\n", " ".repeat(i)))
+        .collect::<String>();
+    let err = Config::from_yaml_str("f.yaml", &text).unwrap_err();
+    assert_eq!(
+        err.problems()[0].message(),
+        "invalid YAML: values nest deeper than 16 levels"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
 

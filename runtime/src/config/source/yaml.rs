@@ -1,6 +1,6 @@
 //! YAML into the spanned tree, through `serde-saphyr` with its `Spanned`
 //! locations (duplicate keys are errors; aliases and size are bounded by its
-//! default budget).
+//! budget, nesting to a few levels).
 
 use std::fmt;
 
@@ -9,9 +9,17 @@ use serde_saphyr::{Location, Spanned};
 
 use super::{Entry, Node, Span, Value};
 
+/// How deeply values may nest: far more than the schema uses (a file, a
+/// section, a table, a hook list, an entry), and few enough that reading
+/// stays within a small thread's stack.
+const MAX_DEPTH: usize = 16;
+
 /// The document, or the syntax error with its range.
 pub(super) fn read(text: &str) -> Result<Node, Vec<(Span, String)>> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH },
+    };
     match serde_saphyr::from_str_with_options::<Option<Spanned<Raw>>>(text, options) {
         Ok(Some(root)) => Ok(convert(text, root)),
         Ok(None) => Ok(Node {
@@ -29,6 +37,9 @@ pub(super) fn read(text: &str) -> Result<Node, Vec<(Span, String)>> {
 /// `serde-saphyr` appends (the report adds its own).
 fn message_of(e: &serde_saphyr::Error) -> String {
     let full = e.without_snippet().to_string();
+    if full.contains("budget breached: Depth") {
+        return format!("values nest deeper than {MAX_DEPTH} levels");
+    }
     let first = full.lines().next().unwrap_or("").trim();
     let first = match first.rfind(" at line ") {
         Some(i) => &first[..i],
