@@ -10,9 +10,9 @@
 //! `on_success` hook (a relaxed counter increment, so that the run can
 //! check that both hooks fired). Both are measured with the configuration
 //! installed, so both pay for reading it; `attribute, nothing installed` is
-//! the //! reference without any configuration. Then a paired run alternates
-//! batches of the two steps and prints the median ratio, which a shared
-//! machine's load changes do not skew.
+//! the reference without any configuration. Then a paired run alternates
+//! short batches of the two steps and prints the median ratio, which a
+//! shared machine's load changes do not skew.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
