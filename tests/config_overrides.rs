@@ -128,3 +128,18 @@ async fn configured_timeout_bounds_an_async_step() {
     assert_eq!(tight().await.unwrap_err().kind(), ErrorKind::Timeout);
     sleepy().await.unwrap();
 }
+
+#[test]
+fn yaml_overrides_retries_and_delay_too() {
+    let _g = exclusive();
+    Config::from_yaml_str(
+        "hookflow.yaml",
+        "steps:\n  flaky:\n    retries: 1\n    retry_delay: 1ms\n",
+    )
+    .unwrap()
+    .install();
+    FLAKY_CALLS.store(0, Ordering::SeqCst);
+    assert_eq!(flaky().unwrap_err().attempt(), 2);
+    assert_eq!(FLAKY_CALLS.load(Ordering::SeqCst), 2);
+    assert_eq!(take("flaky"), ["retry#1/2"]);
+}

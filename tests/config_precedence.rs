@@ -140,3 +140,22 @@ fn an_empty_list_switches_off_every_level() {
         [vec![], vec!["attr_step_fail"], vec![]] as [Vec<&str>; 3]
     );
 }
+
+#[test]
+fn yaml_sets_every_level_the_same_way() {
+    let _g = exclusive();
+    Config::from_yaml_str(
+        "hookflow.yaml",
+        "pipelines:\n  nightly:\n    on_failure: [cfg_b]\n    steps:\n      on_failure: [cfg_a]\nsteps:\n  own_step:\n    on_failure: [cfg_b, cfg_a]\n",
+    )
+    .unwrap()
+    .install();
+    assert_eq!(
+        run(),
+        [
+            vec!["cfg_a"],
+            vec!["cfg_b", "cfg_a"],
+            vec!["cfg_b", "attr_pipe_finish"],
+        ]
+    );
+}

@@ -90,6 +90,7 @@
 //! }
 //! ```
 
+// Lowest first; each module imports only from those above it in this list.
 mod report;
 mod resolve;
 mod schema;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
-use super::source::{Format, Span};
+/// A byte range in the file's text.
+pub(crate) type Span = std::ops::Range<usize>;
 
 /// One mistake in a configuration file.
 ///
@@ -221,9 +222,9 @@ impl Problems {
         self.list.last_mut().expect("just pushed")
     }
 
-    /// A syntax error reported by the parser.
-    pub(crate) fn syntax(&mut self, format: Format, span: Span, message: String) {
-        self.at(&span, format!("invalid {}: {}", format.name(), message));
+    /// A syntax error reported by the `format` parser (`"TOML"`).
+    pub(crate) fn syntax(&mut self, format: &str, span: Span, message: String) {
+        self.at(&span, format!("invalid {format}: {message}"));
     }
 
     /// A problem about the whole file.

@@ -5,12 +5,8 @@
 mod toml;
 mod yaml;
 
-use std::ops::Range;
-
 use super::report::Problems;
-
-/// A byte range in the file's text.
-pub(crate) type Span = Range<usize>;
+pub(crate) use super::report::Span;
 
 /// The file formats a configuration can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +16,9 @@ pub(crate) enum Format {
 }
 
 impl Format {
-    /// The format that a file name's extension names.
+    /// The format that a file name's extension names (in any case).
     pub(crate) fn from_extension(ext: &str) -> Option<Format> {
-        match ext {
+        match ext.to_ascii_lowercase().as_str() {
             "toml" => Some(Format::Toml),
             "yaml" | "yml" => Some(Format::Yaml),
             _ => None,
@@ -99,7 +95,7 @@ pub(crate) fn read(text: &str, format: Format, out: &mut Problems) -> Option<Nod
         Ok(Ok(node)) => Some(node),
         Ok(Err(errors)) => {
             for (span, message) in errors {
-                out.syntax(format, span, message);
+                out.syntax(format.name(), span, message);
             }
             None
         }
