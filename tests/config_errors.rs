@@ -402,3 +402,24 @@ fn a_failed_load_changes_nothing() {
     load().unwrap();
     assert_eq!(take("load"), Vec::<String>::new());
 }
+
+pub mod fitting {
+    #[hookflow::hook]
+    pub fn on_errors(ctx: &hookflow::HookContext) {
+        let _ = ctx;
+    }
+}
+
+#[test]
+fn an_unknown_hook_suggests_hooks_that_fit_the_event_first() {
+    // `on_error` (takes the error) and `on_errors` (takes the context) are
+    // both close to `on_eror`; only the second fits `on_success`.
+    let err = toml_err("[steps.load]\non_success = [\"on_eror\"]\n");
+    assert_eq!(
+        single(&err).help(),
+        Some("did you mean `config_errors::fitting::on_errors`?")
+    );
+    let err = toml_err("[steps.load]\non_failure = [\"on_eror\"]\n");
+    let help = single(&err).help().unwrap();
+    assert!(help.contains("`config_errors::on_error`"), "{help}");
+}

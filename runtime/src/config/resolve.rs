@@ -375,9 +375,14 @@ fn hook(
             Some(h)
         }
         Err(HookLookupError::Unknown) => {
-            // Full paths (their last segments are compared too).
-            let candidates = named::hooks().iter().map(NamedHook::path);
-            let close = closest(n, candidates);
+            // Full paths (their last segments are compared too); hooks that
+            // fit the event first.
+            let all = named::hooks();
+            let fitting = all.iter().filter(|h| h.shape().fits(event));
+            let mut close = closest(n, fitting.map(NamedHook::path));
+            if close.is_empty() {
+                close = closest(n, all.iter().map(NamedHook::path));
+            }
             let help = did_you_mean(&close).unwrap_or_else(|| {
                 "name a function marked `#[hook]` (or a built-in `hookflow::…` hook) by its bare name or its path".to_owned()
             });
