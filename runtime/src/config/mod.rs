@@ -43,7 +43,7 @@
 //! ```
 //!
 //! The YAML form (`.yaml`, `.yml`) has the same keys and nesting. Every
-//! `on_*` event of [`step`](crate#keys) is accepted; a single name stands for
+//! `on_*` event ([`Event`](crate::Event)) is accepted; a single name stands for
 //! a list of one.
 //!
 //! # Names
@@ -90,7 +90,9 @@
 //! }
 //! ```
 
-// Lowest first; each module imports only from those above it in this list.
+// Floors, lowest first: `report` and `suggest`, then `source` (files to a
+// spanned tree), `schema` (tree to sections), `resolve` (names to the
+// registries); each imports only from floors below it.
 mod report;
 mod resolve;
 mod schema;
