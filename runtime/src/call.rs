@@ -71,7 +71,7 @@ fn status_of(call: std::thread::Result<HookCall<'_>>) -> Result<HookStatus, Hook
 }
 
 /// Calls `hook` with the in-hook flag set, catching its panic.
-#[inline]
+#[inline(always)]
 fn invoke<'a>(hook: &ErasedHook, ctx: &'a HookContext) -> std::thread::Result<HookCall<'a>> {
     let _hook = enter_hook();
     catch_unwind(AssertUnwindSafe(|| hook.call(ctx)))
@@ -79,7 +79,7 @@ fn invoke<'a>(hook: &ErasedHook, ctx: &'a HookContext) -> std::thread::Result<Ho
 
 /// Calls a sync hook from sync code. An async hook here (which the caller
 /// should have detached) is reported, not called.
-#[inline]
+#[inline(always)]
 pub(crate) fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
     let call = invoke(hook, ctx);
     if let Ok(HookCall::Ready(Ok(()))) = call {

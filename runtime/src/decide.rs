@@ -73,7 +73,7 @@ pub(crate) fn after_attempt(
 /// `attempt` is the attempt that would start; a cancelled error carries the
 /// last attempt that ran (or 1 when none did).
 pub(crate) fn before_attempt(
-    name: &Cow<'static, str>,
+    name: &'static str,
     attempt: u32,
     run_cancelled: bool,
 ) -> Option<Next> {
@@ -81,7 +81,7 @@ pub(crate) fn before_attempt(
         let last = attempt.saturating_sub(1).max(1);
         Next::Terminal(
             Status::Cancelled,
-            Some(StepError::cancelled(name.clone(), last)),
+            Some(StepError::cancelled(Cow::Borrowed(name), last)),
         )
     })
 }
@@ -223,14 +223,14 @@ mod tests {
 
     #[test]
     fn cancellation_between_attempts_ends_cancelled_with_the_last_attempt() {
-        assert!(before_attempt(&name(), 1, false).is_none());
-        assert!(before_attempt(&name(), 2, false).is_none());
-        let next = before_attempt(&name(), 2, true).expect("cancelled");
+        assert!(before_attempt("s", 1, false).is_none());
+        assert!(before_attempt("s", 2, false).is_none());
+        let next = before_attempt("s", 2, true).expect("cancelled");
         assert_eq!(
             terminal(next),
             (Status::Cancelled, Some(ErrorKind::Cancelled), Some(1))
         );
-        let first = before_attempt(&name(), 1, true).expect("cancelled");
+        let first = before_attempt("s", 1, true).expect("cancelled");
         assert_eq!(terminal(first).2, Some(1));
     }
 

@@ -70,24 +70,26 @@ enum Init {
     Pipeline(&'static PipelineMeta, &'static PipelineHooks),
 }
 
-struct Terminal {
-    error: Option<StepError>,
+/// A plan with at least one async hook, being fired (kept out of line: most
+/// calls fire sync hooks only, in place, and never build one).
+struct Firing {
+    // Field order is drop order: `awaiting` borrows `ctx`.
+    /// The async hook being awaited.
+    awaiting: Option<Awaiting>,
+    /// The context lent to the plan's hooks; lends the unit's frame.
+    ctx: HookContext,
+    plan: Plan,
 }
 
 /// The non-generic state of one async step call or pipeline run.
 pub(crate) struct Core {
-    // Field order is drop order: what borrows comes before what it borrows.
-    /// The async hook being awaited; borrows `ctx`.
-    awaiting: Option<Awaiting>,
+    firing: Option<Box<Firing>>,
     /// The attempt's timeout, or the retry delay.
     timer: Option<Timer>,
     /// Wakes the attempt when the run is cancelled.
     cancel: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
-    /// The context lent to the hooks being fired; lends `unit.frame`.
-    ctx: Option<HookContext>,
-    plan: Plan,
-    terminal: Option<Terminal>,
-    output: Option<OutputPtr>,
+    /// The terminal error, once reached.
+    error: Option<StepError>,
     attempt: u32,
     state: State,
     init: Init,
@@ -105,13 +107,10 @@ impl Core {
 
     fn new(init: Init) -> Core {
         Core {
-            awaiting: None,
+            firing: None,
             timer: None,
             cancel: None,
-            ctx: None,
-            plan: Plan::empty(),
-            terminal: None,
-            output: None,
+            error: None,
             attempt: 1,
             state: State::Init,
             init,
@@ -167,53 +166,69 @@ impl Core {
         let unit = self.unit();
         if !unit.is_pipeline() {
             if let Some(next) = unit.before_attempt(self.attempt) {
-                return self.conclude(next, None);
+                return self.conclude(next);
             }
         }
         record::attempt_started(&unit.frame, self.attempt);
-        if unit.hooks.has(Event::Start) {
-            let ctx = unit.context(None);
-            let plan = Plan::event(unit.hooks, Event::Start);
-            self.fire(Phase::Start, plan, ctx);
-        } else {
-            self.state = State::Build;
+        self.fire_event(Phase::Start, Event::Start, None);
+    }
+
+    /// Fires `on_start` or `on_retry`: in place when its hooks are sync,
+    /// else as a plan to await.
+    fn fire_event(&mut self, phase: Phase, event: Event, error: Option<&StepError>) {
+        let unit = self.unit();
+        if !unit.hooks.has(event) {
+            return self.fired(phase);
         }
+        if unit.hooks.all_sync(&[event]) {
+            let _entered = enter(&unit.frame);
+            unit.fire_sync(event, error);
+            return self.fired(phase);
+        }
+        let ctx = unit.context(error);
+        let plan = Plan::event(unit.hooks, event);
+        self.fire(phase, plan, ctx);
     }
 
     fn fire(&mut self, phase: Phase, plan: Plan, ctx: HookContext) {
-        self.plan = plan;
-        self.ctx = Some(ctx);
+        self.firing = Some(Box::new(Firing {
+            awaiting: None,
+            ctx,
+            plan,
+        }));
         self.state = State::Firing(phase);
     }
 
     /// Walks the plan: sync hooks in place, async ones awaited in turn.
     fn poll_plan(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let unit = self.unit.as_ref().expect("the unit exists once polled");
-        let ctx = self.ctx.as_ref().expect("a context while firing");
+        let Some(f) = self.firing.as_deref_mut() else {
+            return Poll::Ready(());
+        };
         loop {
-            if let Some(a) = &mut self.awaiting {
-                if call::poll_awaiting(a, ctx, &unit.frame, cx).is_pending() {
+            if let Some(a) = &mut f.awaiting {
+                if call::poll_awaiting(a, &f.ctx, &unit.frame, cx).is_pending() {
                     return Poll::Pending;
                 }
-                self.awaiting = None;
+                f.awaiting = None;
             }
-            let Some((event, hook)) = self.plan.next() else {
+            let Some((event, hook)) = f.plan.next() else {
                 return Poll::Ready(());
             };
-            // SAFETY: `ctx` lives in `self.ctx`, pinned with the core, and is
-            // neither replaced nor dropped before `self.awaiting` is (field
-            // order, and `fired` clears `awaiting` first).
-            if let Started::Pending(a) = unsafe { call::start_async(hook, event, ctx, &unit.frame) }
+            // SAFETY: `f.ctx` lives in the boxed `Firing` (a stable address),
+            // which is dropped only after `f.awaiting` (field order; `fired`
+            // drops the whole box).
+            if let Started::Pending(a) =
+                unsafe { call::start_async(hook, event, &f.ctx, &unit.frame) }
             {
-                self.awaiting = Some(a);
+                f.awaiting = Some(a);
             }
         }
     }
 
     /// A plan was fired to its end.
     fn fired(&mut self, phase: Phase) {
-        self.awaiting = None;
-        self.ctx = None;
+        self.firing = None;
         match phase {
             Phase::Start => self.state = State::Build,
             Phase::Retry => {
@@ -276,51 +291,48 @@ impl Core {
         } else {
             unit.after_attempt(end, self.attempt)
         };
-        self.conclude(next, output);
+        match next {
+            Next::Terminal(status, error) => self.terminate(status, error, output),
+            retry => self.conclude(retry),
+        }
     }
 
-    fn conclude(&mut self, next: Next, output: Option<OutputPtr>) {
+    fn conclude(&mut self, next: Next) {
         match next {
             Next::Retry(err) => {
-                let unit = self.unit();
-                record::attempt_failed(&unit.frame, &err);
-                if unit.hooks.has(Event::Retry) {
-                    let ctx = unit.context(Some(&err));
-                    let plan = Plan::event(unit.hooks, Event::Retry);
-                    self.fire(Phase::Retry, plan, ctx);
-                } else {
-                    self.fired(Phase::Retry);
-                }
+                record::attempt_failed(&self.unit().frame, &err);
+                self.fire_event(Phase::Retry, Event::Retry, Some(&err));
             }
-            Next::Terminal(status, error) => self.terminate(status, error, output),
+            Next::Terminal(status, error) => self.terminate(status, error, None),
         }
     }
 
     fn terminate(&mut self, status: Status, error: Option<StepError>, output: Option<OutputPtr>) {
         let unit = self.unit.as_ref().expect("the unit exists once polled");
         let finished = unit.reach(status, error.as_ref());
-        let mut plan = Plan::terminal(unit.hooks, status);
-        self.output = output;
-        if plan.is_done() {
-            self.terminal = Some(Terminal { error });
+        let events = Event::terminal(status);
+        if !unit.hooks.any_terminal(status) {
+            self.error = error;
+            self.state = State::Done;
+            return;
+        }
+        if unit.hooks.all_sync(events) {
+            // Sync hooks only: nothing to await, fired in place.
+            let _entered = enter(&unit.frame);
+            unit.fire_terminal_sync(status, events, error.as_ref(), finished, output);
+            self.error = error;
             self.state = State::Done;
             return;
         }
         let ctx = unit.terminal_context(status, error.as_ref(), finished, output);
-        self.terminal = Some(Terminal { error });
-        if plan.rest_is_sync() {
-            // Sync hooks only: nothing to await.
-            let _entered = enter(&unit.frame);
-            call::fire_sync(&mut plan, &ctx, &unit.frame);
-            self.state = State::Done;
-        } else {
-            self.fire(Phase::Terminal, plan, ctx);
-        }
+        let plan = Plan::terminal(unit.hooks, status);
+        self.error = error;
+        self.fire(Phase::Terminal, plan, ctx);
     }
 
     /// The call's error, once done (`Ok` on success).
     pub(crate) fn result(&mut self) -> Result<(), StepError> {
-        match self.terminal.as_mut().and_then(|t| t.error.take()) {
+        match self.error.take() {
             Some(err) => Err(err),
             None => Ok(()),
         }
@@ -338,26 +350,28 @@ impl Core {
         let Some(unit) = self.unit.as_ref() else {
             return;
         };
+        let firing = self.firing.take();
         match state {
             State::Init | State::Done => {}
             State::Firing(Phase::Terminal) => {
                 let _entered = enter(&unit.frame);
-                if let (Some(a), Some(ctx)) = (self.awaiting.take(), &self.ctx) {
-                    call::interrupted(a, ctx, &unit.frame);
-                }
-                // The rest of the plan, with the same context (the output is
-                // still alive: the shell drops it after this).
-                if let Some(ctx) = &self.ctx {
-                    call::fire_sync(&mut self.plan, ctx, &unit.frame);
+                if let Some(mut f) = firing {
+                    if let Some(a) = f.awaiting.take() {
+                        call::interrupted(a, &f.ctx, &unit.frame);
+                    }
+                    // The rest of the plan, with the same context (the output
+                    // is still alive: the shell drops it after this).
+                    call::fire_sync(&mut f.plan, &f.ctx, &unit.frame);
                 }
             }
             State::Firing(_) | State::Build | State::Body | State::Delay => {
                 // Dropped while running: the call ends cancelled.
                 let _entered = enter(&unit.frame);
-                if let (Some(a), Some(ctx)) = (self.awaiting.take(), &self.ctx) {
-                    call::interrupted(a, ctx, &unit.frame);
+                if let Some(mut f) = firing {
+                    if let Some(a) = f.awaiting.take() {
+                        call::interrupted(a, &f.ctx, &unit.frame);
+                    }
                 }
-                self.ctx = None;
                 self.timer = None;
                 self.cancel = None;
                 let err = StepError::cancelled(unit.name_cow(), unit.frame.attempt());

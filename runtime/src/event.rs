@@ -73,6 +73,20 @@ impl Event {
         self as usize
     }
 
+    /// The events of a terminal state as a bit set (`1 << index`).
+    #[inline]
+    pub(crate) fn terminal_mask(status: Status) -> u8 {
+        const fn bit(e: Event) -> u8 {
+            1 << e as usize
+        }
+        match status {
+            Status::Completed => bit(Event::Success) | bit(Event::Finish),
+            Status::Failed => bit(Event::Failure) | bit(Event::Finish),
+            Status::Crashed => bit(Event::Crash) | bit(Event::Failure) | bit(Event::Finish),
+            Status::Cancelled | Status::Running => bit(Event::Cancel) | bit(Event::Finish),
+        }
+    }
+
     /// The events of a terminal state, in firing order: `on_crash` (after a
     /// panic), then the specific event, then `on_finish`.
     pub(crate) fn terminal(status: Status) -> &'static [Event] {

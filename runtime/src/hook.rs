@@ -81,6 +81,8 @@ pub struct HookSet {
     named: u8,
     /// Events with at least one hook.
     filled: u8,
+    /// Events with at least one async hook.
+    asyncs: u8,
 }
 
 impl HookSet {
@@ -97,6 +99,12 @@ impl HookSet {
     #[inline]
     pub(crate) fn filled(&self) -> u8 {
         self.filled
+    }
+
+    /// The events with async hooks, as a bit set.
+    #[inline]
+    pub(crate) fn asyncs(&self) -> u8 {
+        self.asyncs
     }
 
     /// A new empty set.
@@ -147,10 +155,18 @@ impl HookSetBuilder {
                 bits | 1 << i
             }
         });
+        let asyncs = self.lists.iter().enumerate().fold(0u8, |bits, (i, l)| {
+            if l.iter().any(ErasedHook::is_async) {
+                bits | 1 << i
+            } else {
+                bits
+            }
+        });
         HookSet {
             lists: self.lists.map(Vec::into_boxed_slice),
             named: self.named,
             filled,
+            asyncs,
         }
     }
 }

@@ -13,6 +13,7 @@
 use crate::event::Event;
 use crate::hook::{ErasedHook, HookSet};
 use crate::settings::Lists;
+use crate::status::Status;
 
 /// One level's hooks: the attribute's set and the configured lists over it.
 #[derive(Clone, Copy)]
@@ -85,6 +86,18 @@ impl Lookup {
         !self.get(event).is_empty()
     }
 
+    /// `true` when no hook of `events` is async.
+    #[inline]
+    pub(crate) fn all_sync(&self, events: &[Event]) -> bool {
+        if self.attr_only() {
+            let mask = events.iter().fold(0u8, |m, e| m | 1 << e.index());
+            return self.own.attr.asyncs() & mask == 0;
+        }
+        events
+            .iter()
+            .all(|&ev| self.get(ev).iter().all(|h| !h.is_async()))
+    }
+
     /// `true` when some hook fires for one of `events`.
     #[inline]
     pub(crate) fn any(&self, events: &[Event]) -> bool {
@@ -93,5 +106,14 @@ impl Lookup {
             return self.own.attr.filled() & mask != 0;
         }
         events.iter().any(|&ev| !self.get(ev).is_empty())
+    }
+
+    /// `true` when some hook fires for the terminal state `status`.
+    #[inline]
+    pub(crate) fn any_terminal(&self, status: Status) -> bool {
+        if self.attr_only() {
+            return self.own.attr.filled() & Event::terminal_mask(status) != 0;
+        }
+        self.any(Event::terminal(status))
     }
 }

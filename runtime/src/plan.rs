@@ -36,11 +36,6 @@ impl Plan {
         Plan::of(lookup, Event::terminal(status))
     }
 
-    /// A plan with nothing left.
-    pub(crate) fn empty() -> Plan {
-        Plan::of(Lookup::none(), &[])
-    }
-
     #[inline]
     fn of(lookup: Lookup, events: &'static [Event]) -> Plan {
         let list = match events.first() {
@@ -89,12 +84,6 @@ impl Plan {
     /// `true` when no hook is left.
     pub(crate) fn is_done(&mut self) -> bool {
         self.peek().is_none()
-    }
-
-    /// `true` when no hook left is async (the rest can run in place).
-    pub(crate) fn rest_is_sync(&self) -> bool {
-        let mut p = *self;
-        std::iter::from_fn(|| p.next()).all(|(_, h)| !h.is_async())
     }
 
     /// Takes every hook left.
@@ -182,8 +171,6 @@ mod tests {
         );
         let mut plan = Plan::terminal(own(s), Status::Failed);
         assert_eq!(plan.next().map(|(_, h)| h.name()), Some("a"));
-        // An async hook next: the rest cannot run in place.
-        assert!(!plan.rest_is_sync());
         assert_eq!(plan.peek().map(|(_, h)| h.name()), Some("b"));
         // Peeking takes nothing.
         assert_eq!(plan.next().map(|(_, h)| h.name()), Some("b"));
@@ -195,15 +182,17 @@ mod tests {
     }
 
     #[test]
-    fn rest_is_sync_looks_only_at_what_is_left() {
+    fn all_sync_sees_async_hooks_of_the_events_asked_about() {
         let s = set(
             &[(Event::Success, "async", true), (Event::Finish, "f", false)],
             &[],
         );
-        let mut plan = Plan::terminal(own(s), Status::Completed);
-        assert!(!plan.rest_is_sync());
-        plan.next();
-        assert!(plan.rest_is_sync());
+        let lookup = own(s);
+        assert!(!lookup.all_sync(Event::terminal(Status::Completed)));
+        assert!(lookup.all_sync(Event::terminal(Status::Failed)));
+        let with_defaults = Lookup::new(Level::attr(set(&[], &[])), Some(Level::attr(s)));
+        assert!(!with_defaults.all_sync(&[Event::Success]));
+        assert!(with_defaults.all_sync(&[Event::Finish]));
     }
 
     #[test]

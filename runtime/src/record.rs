@@ -23,7 +23,7 @@ fn run_id(frame: &Frame) -> Option<tracing::field::DisplayValue<uuid::Uuid>> {
 }
 
 /// An attempt of a step starts (or a run's body).
-#[inline]
+#[inline(always)]
 pub(crate) fn attempt_started(frame: &Frame, attempt: u32) {
     frame.set_attempt(attempt);
     if let Some(meta) = frame.step_meta() {
@@ -53,20 +53,21 @@ pub(crate) fn attempt_failed(frame: &Frame, err: &StepError) {
 
 /// A step call or run reached its terminal state. `in_run` is `false` for
 /// a step called from inside a hook, which is no step of the run.
-#[inline]
+#[inline(always)]
 pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>, in_run: bool) {
     frame.set_status(status);
     let span = &frame.span;
-    span.record("status", status.as_str());
+    if !span.is_disabled() {
+        span.record("status", status.as_str());
+    }
     let attempt = frame.attempt();
-    let st = status.as_str();
     match (frame.step_meta(), error) {
         (Some(m), None) => tracing::info!(
             parent: span,
             step = m.name(),
             run_id = run_id(frame),
             attempt,
-            status = st,
+            status = status.as_str(),
             "step finished"
         ),
         (Some(m), Some(err)) => {
@@ -75,7 +76,7 @@ pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>,
                 step = m.name(),
                 run_id = run_id(frame),
                 attempt,
-                status = st,
+                status = status.as_str(),
                 kind = err.kind().as_str(),
                 error = err.message(),
                 "step finished"
@@ -88,14 +89,14 @@ pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>,
             parent: span,
             pipeline = frame.run().map(|r| r.meta.name()),
             run_id = run_id(frame),
-            status = st,
+            status = status.as_str(),
             "pipeline finished"
         ),
         (None, Some(err)) => tracing::warn!(
             parent: span,
             pipeline = frame.run().map(|r| r.meta.name()),
             run_id = run_id(frame),
-            status = st,
+            status = status.as_str(),
             kind = err.kind().as_str(),
             error = err.message(),
             "pipeline finished"
@@ -109,7 +110,7 @@ pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>,
 }
 
 /// A hook returned `Ok`: the common case, recorded compactly and untimed.
-#[inline]
+#[inline(always)]
 pub(crate) fn hook_ok(frame: &Frame, hook: &'static ErasedHook, event: Event) {
     tracing::debug!(
         hook = hook.name(),

@@ -207,7 +207,7 @@ impl Unit {
 
     /// `Some` terminal decision when the run was cancelled before `attempt`.
     pub(crate) fn before_attempt(&self, attempt: u32) -> Option<Next> {
-        decide::before_attempt(&self.name_cow(), attempt, self.is_cancelled())
+        decide::before_attempt(self.name(), attempt, self.is_cancelled())
     }
 
     /// The context for `on_start` / `on_retry` hooks.
@@ -216,6 +216,7 @@ impl Unit {
     }
 
     /// The context for the terminal hooks.
+    #[inline(always)]
     pub(crate) fn terminal_context(
         &self,
         status: Status,
@@ -235,6 +236,7 @@ impl Unit {
     }
 
     /// Records the terminal state: from here on, only its hooks remain.
+    #[inline(always)]
     pub(crate) fn reach(&self, status: Status, error: Option<&StepError>) -> Stamp {
         let finished = Stamp::now();
         record::terminal(&self.frame, status, error, self.in_run);
@@ -252,7 +254,7 @@ impl Unit {
     #[inline(never)]
     fn fire_sync_slow(&self, event: Event, error: Option<&StepError>) {
         let ctx = self.context(error);
-        self.walk_sync(Plan::event(self.hooks, event), &[event], &ctx);
+        self.walk_sync(&[event], &ctx, || Plan::event(self.hooks, event));
     }
 
     /// Fires `events`' hooks in order from sync code, walking the lists
@@ -260,12 +262,12 @@ impl Unit {
     /// cannot await, the rest of `plan` (the same hooks, as a plan) goes to
     /// the hook thread.
     #[inline]
-    fn walk_sync(&self, plan: Plan, events: &[Event], ctx: &HookContext) {
+    fn walk_sync(&self, events: &[Event], ctx: &HookContext, plan: impl FnOnce() -> Plan) {
         let mut called = 0;
         for &event in events {
             for hook in self.hooks.get(event) {
                 if hook.is_async() {
-                    let mut rest = plan;
+                    let mut rest = plan();
                     rest.pass(called);
                     call::detach(rest.drain(), ctx, &self.frame);
                     return;
@@ -286,14 +288,13 @@ impl Unit {
         output: Option<OutputPtr>,
     ) {
         let finished = self.reach(status, error);
-        let events = Event::terminal(status);
-        if self.hooks.any(events) {
-            self.fire_terminal_sync(status, events, error, finished, output);
+        if self.hooks.any_terminal(status) {
+            self.fire_terminal_sync(status, Event::terminal(status), error, finished, output);
         }
     }
 
     #[inline(never)]
-    fn fire_terminal_sync(
+    pub(crate) fn fire_terminal_sync(
         &self,
         status: Status,
         events: &'static [Event],
@@ -302,7 +303,7 @@ impl Unit {
         output: Option<OutputPtr>,
     ) {
         let ctx = self.terminal_context(status, error, finished, output);
-        self.walk_sync(Plan::terminal(self.hooks, status), events, &ctx);
+        self.walk_sync(events, &ctx, || Plan::terminal(self.hooks, status));
     }
 
     /// Fires what is left of `plan` from sync code.
