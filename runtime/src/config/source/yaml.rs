@@ -45,6 +45,12 @@ fn message_of(e: &serde_saphyr::Error) -> String {
         Some(i) => &first[..i],
         None => first,
     };
+    // Advice meant for programs that embed the parser, not for the file's
+    // author.
+    if let Some(key) = first.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(", set DuplicateKeyPolicy").next().unwrap_or(key);
+        return format!("duplicate key `{key}`");
+    }
     if first.is_empty() {
         "malformed YAML".to_owned()
     } else {
