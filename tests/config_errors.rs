@@ -423,3 +423,32 @@ fn an_unknown_hook_suggests_hooks_that_fit_the_event_first() {
     let help = single(&err).help().unwrap();
     assert!(help.contains("`config_errors::on_error`"), "{help}");
 }
+
+pub mod east {
+    #[hookflow::step]
+    pub fn sync_region() {}
+}
+pub mod west {
+    #[hookflow::step]
+    pub fn sync_region() {}
+}
+
+#[test]
+fn an_ambiguous_step_name_lists_every_full_path() {
+    let err = toml_err("[steps.sync_region]\non_success = []\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.toml", 1, 8));
+    assert_eq!(p.message(), "`sync_region` names 2 steps");
+    let help = p.help().unwrap();
+    assert!(
+        help.contains("`config_errors::east::sync_region`")
+            && help.contains("`config_errors::west::sync_region`"),
+        "{help}"
+    );
+    // Either path names one.
+    Config::from_toml_str(
+        "hookflow.toml",
+        "[steps.\"crate::east::sync_region\"]\non_success = []\n",
+    )
+    .unwrap();
+}
