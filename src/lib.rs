@@ -412,6 +412,10 @@ pub use hookflow_runtime::{
     Resources, Run, RunReport, Status, StepError, StepMeta,
 };
 
+#[cfg(feature = "config")]
+pub use hookflow_runtime::template;
+pub use hookflow_runtime::{alert, hooks, secret};
+
 /// The common names: `use hookflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{

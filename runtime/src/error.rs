@@ -90,6 +90,12 @@ impl StepError {
         message: String,
         source: Option<anyhow::Error>,
     ) -> Self {
+        // Every message leaves hookflow redacted: a known secret value that
+        // an error echoes (a URL, a token) never reaches a log or a hook.
+        let message = match crate::secret::redact(&message) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(clean) => clean,
+        };
         StepError {
             inner: Arc::new(Inner {
                 kind,

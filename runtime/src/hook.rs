@@ -198,7 +198,7 @@ impl<T> HookCell<T> {
             Err(payload) => {
                 tracing::error!(
                     name,
-                    panic = %panic_message(&*payload),
+                    panic = %crate::secret::redact(&panic_message(&*payload)),
                     "building the hooks of this step or pipeline panicked; it runs without them"
                 );
                 fallback()

@@ -14,6 +14,7 @@ mod clock;
 mod error;
 mod event;
 mod outcome;
+pub mod secret;
 mod status;
 // 1. static descriptions and registries
 mod meta;
@@ -42,7 +43,14 @@ mod unit;
 // 7. what callers use: entry points of the generated code, runs
 mod entry;
 mod run;
-// 8. configuration files, over everything above
+// 8. built-in hooks: secrets, templates, alerters
+pub mod alert;
+pub mod hooks;
+#[cfg(feature = "config")]
+pub mod template;
+#[cfg(feature = "config")]
+mod vars;
+// 9. configuration files, over everything above
 #[cfg(feature = "config")]
 pub mod config;
 

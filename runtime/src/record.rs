@@ -137,6 +137,12 @@ pub(crate) fn hook_outcome(
     let name = hook.name();
     let ev = event.key();
     let step = ctx.step_name();
+    // What a hook reports may echo a secret (a server's answer, a URL).
+    let status = match status {
+        HookStatus::Failed(m) => HookStatus::Failed(crate::secret::redacted(m)),
+        HookStatus::Panicked(m) => HookStatus::Panicked(crate::secret::redacted(m)),
+        other => other,
+    };
     let pipeline = ctx.pipeline_name();
     match &status {
         HookStatus::Ok => tracing::debug!(hook = name, event = ev, step, pipeline, "hook ran"),

@@ -1,0 +1,378 @@
+//! Delivery over HTTP: one POST of a JSON body, with connect and request
+//! timeouts, and retries with exponential backoff and jitter on connection
+//! errors, timeouts, 429 (honouring `Retry-After`, and Discord's
+//! `retry_after`) and 5xx. Other 4xx answers are final.
+//!
+//! Requests run on hookflow's own delivery thread (a Tokio runtime with I/O
+//! and timers, started on first use), so an alert is delivered the same way
+//! from an async step on any executor and from the hook thread of a sync
+//! step.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+
+use super::{AlertError, AlertErrorKind};
+use crate::secret::{redacted, Secret};
+
+/// How much of a server's answer an error keeps.
+const EXCERPT_BYTES: usize = 512;
+
+/// Timeouts and retries of an HTTP alerter.
+///
+/// ```
+/// use std::time::Duration;
+/// use hookflow::alert::HttpOptions;
+///
+/// let options = HttpOptions::default()
+///     .connect_timeout(Duration::from_secs(1))
+///     .timeout(Duration::from_secs(3))
+///     .retries(5)
+///     .backoff(Duration::from_millis(100), Duration::from_secs(2));
+/// assert_eq!(options.max_retries(), 5);
+/// ```
+///
+/// The defaults (connect 3 s, request 5 s, 3 retries, backoff from 250 ms
+/// to 4 s with jitter, `Retry-After` honoured up to 30 s) keep a delivery
+/// that fails for good within the default 10 s time bound of async hooks
+/// in the common cases; a run's hook time bound
+/// ([`Run::hook_timeout`](crate::Run::hook_timeout)) always caps the whole
+/// delivery.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    connect_timeout: Duration,
+    timeout: Duration,
+    retries: usize,
+    min_delay: Duration,
+    max_delay: Duration,
+    max_retry_after: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(5),
+            retries: 3,
+            min_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(4),
+            max_retry_after: Duration::from_secs(30),
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Time bound of opening a connection.
+    pub fn connect_timeout(mut self, bound: Duration) -> Self {
+        self.connect_timeout = bound;
+        self
+    }
+
+    /// Time bound of one request, from connecting to the end of the answer.
+    pub fn timeout(mut self, bound: Duration) -> Self {
+        self.timeout = bound;
+        self
+    }
+
+    /// Further attempts after the first (0: no retry).
+    pub fn retries(mut self, retries: usize) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// The first and the largest delay between attempts (doubling, with
+    /// jitter).
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.min_delay = min;
+        self.max_delay = max.max(min);
+        self
+    }
+
+    /// The longest `Retry-After` honoured; a longer one is cut to this.
+    pub fn max_retry_after(mut self, bound: Duration) -> Self {
+        self.max_retry_after = bound;
+        self
+    }
+
+    /// Further attempts after the first.
+    pub fn max_retries(&self) -> usize {
+        self.retries
+    }
+}
+
+/// One failed attempt.
+struct Failure {
+    error: AlertError,
+    retryable: bool,
+    retry_after: Option<Duration>,
+}
+
+struct Inner {
+    platform: &'static str,
+    client: reqwest::Client,
+    url: Secret,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    options: HttpOptions,
+}
+
+/// Posts JSON bodies to one URL.
+#[derive(Clone)]
+pub(crate) struct Poster {
+    inner: Arc<Inner>,
+}
+
+impl Poster {
+    /// A poster for `url` (http or https); `platform` names it in errors.
+    pub(crate) fn new(
+        platform: &'static str,
+        url: Secret,
+        headers: Vec<(String, Secret)>,
+        options: HttpOptions,
+    ) -> Result<Poster, AlertError> {
+        let config =
+            |m: String| AlertError::new(AlertErrorKind::Config, format!("{platform}: {m}"));
+        match reqwest::Url::parse(url.expose()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
+            Ok(u) => {
+                return Err(config(format!(
+                    "the URL must be http:// or https:// with a host, not `{}:`",
+                    u.scheme()
+                )))
+            }
+            Err(e) => return Err(config(format!("the URL is not valid: {e}"))),
+        }
+        let mut parsed = Vec::with_capacity(headers.len());
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| config(format!("`{name}` is not a valid header name")))?;
+            let mut value = HeaderValue::from_str(value.expose())
+                .map_err(|_| config(format!("the value of header `{name}` is not valid")))?;
+            value.set_sensitive(true);
+            parsed.push((name, value));
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| config(format!("no HTTP client: {}", describe(&e.without_url()))))?;
+        Ok(Poster {
+            inner: Arc::new(Inner {
+                platform,
+                client,
+                url,
+                headers: parsed,
+                options,
+            }),
+        })
+    }
+
+    /// Posts `body`, with retries; runs on the delivery thread.
+    pub(crate) async fn post(&self, body: Vec<u8>) -> Result<(), AlertError> {
+        let inner = self.inner.clone();
+        let Some(handle) = delivery_runtime() else {
+            return Err(AlertError::new(
+                AlertErrorKind::Other,
+                format!("{}: no thread to deliver on", inner.platform),
+            ));
+        };
+        let task = AbortOnDrop(handle.spawn(async move { inner.post_with_retries(body).await }));
+        task.await
+    }
+}
+
+impl Inner {
+    async fn post_with_retries(&self, body: Vec<u8>) -> Result<(), AlertError> {
+        let body: Arc<[u8]> = body.into();
+        let attempts = AtomicU32::new(0);
+        let o = &self.options;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(o.min_delay)
+            .with_max_delay(o.max_delay)
+            .with_max_times(o.retries)
+            .with_jitter();
+        let result = (|| {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            self.attempt(reqwest::Body::from(body.to_vec()))
+        })
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(|f: &Failure| f.retryable)
+        .adjust(|f: &Failure, next: Option<Duration>| {
+            next.map(|d| f.retry_after.map_or(d, |ra| ra.min(o.max_retry_after)))
+        })
+        .notify(|f: &Failure, delay: Duration| {
+            tracing::debug!(alerter = self.platform, error = %f.error, ?delay, "alert delivery failed; retrying");
+        })
+        .await;
+        result.map_err(|f| {
+            let n = attempts.load(Ordering::Relaxed);
+            let tries = if n == 1 {
+                "1 attempt".to_owned()
+            } else {
+                format!("{n} attempts")
+            };
+            AlertError::new(f.error.kind(), format!("{} after {tries}", f.error))
+        })
+    }
+
+    async fn attempt(&self, body: reqwest::Body) -> Result<(), Failure> {
+        let mut request = self
+            .client
+            .post(self.url.expose())
+            .header(CONTENT_TYPE, "application/json")
+            .header(USER_AGENT, concat!("hookflow/", env!("CARGO_PKG_VERSION")));
+        for (name, value) in &self.headers {
+            request = request.header(name.clone(), value.clone());
+        }
+        let response = match request.body(body).send().await {
+            Ok(r) => r,
+            Err(e) => return Err(self.transport_failure(e)),
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let header_wait = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_seconds);
+        let excerpt = excerpt(response).await;
+        let body_wait = if status.as_u16() == 429 {
+            serde_json::from_str::<serde_json::Value>(&excerpt)
+                .ok()
+                .and_then(|v| v.get("retry_after").and_then(serde_json::Value::as_f64))
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64)
+        } else {
+            None
+        };
+        let mut message = format!("{}: HTTP {status}", self.platform);
+        if !excerpt.trim().is_empty() {
+            message.push_str(&format!(": {}", excerpt.trim()));
+        }
+        Err(Failure {
+            error: AlertError::new(AlertErrorKind::Status(status.as_u16()), message),
+            retryable: status.as_u16() == 429 || status.is_server_error(),
+            retry_after: body_wait.or(header_wait),
+        })
+    }
+
+    fn transport_failure(&self, e: reqwest::Error) -> Failure {
+        let e = e.without_url();
+        let kind = if e.is_timeout() {
+            AlertErrorKind::Timeout
+        } else if e.is_connect() {
+            AlertErrorKind::Connect
+        } else {
+            AlertErrorKind::Other
+        };
+        let what = match kind {
+            AlertErrorKind::Timeout => "timed out",
+            AlertErrorKind::Connect => "could not connect",
+            _ => "request failed",
+        };
+        Failure {
+            error: AlertError::new(kind, format!("{}: {what}: {}", self.platform, describe(&e))),
+            retryable: e.is_timeout() || e.is_connect() || e.is_request(),
+            retry_after: None,
+        }
+    }
+}
+
+/// An error and its sources on one line, redacted.
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    redacted(out)
+}
+
+/// `Retry-After` as delta-seconds (an HTTP date is left to the backoff).
+fn parse_seconds(v: &str) -> Option<Duration> {
+    let secs: f64 = v.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// The start of the answer's body, at most [`EXCERPT_BYTES`], redacted.
+async fn excerpt(mut response: reqwest::Response) -> String {
+    let mut buf = Vec::new();
+    while buf.len() < EXCERPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    let cut = buf.len() > EXCERPT_BYTES;
+    buf.truncate(EXCERPT_BYTES);
+    let mut text = String::from_utf8_lossy(&buf).into_owned();
+    if cut {
+        // The cut may have split a character: drop the replacement char.
+        text = text.trim_end_matches('\u{FFFD}').to_owned();
+        text.push('…');
+    }
+    redacted(text)
+}
+
+/// The delivery thread's runtime, started on first use.
+fn delivery_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Handle>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            let handle = rt.handle().clone();
+            std::thread::Builder::new()
+                .name("hookflow-alerts".into())
+                .spawn(move || rt.block_on(std::future::pending::<()>()))
+                .ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// A delivery task, aborted when the hook stops waiting for it (its time
+/// bound passed).
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), AlertError>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Future for AbortOnDrop {
+    type Output = Result<(), AlertError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| {
+            r.unwrap_or_else(|e| {
+                Err(AlertError::new(
+                    AlertErrorKind::Other,
+                    if e.is_panic() {
+                        "the delivery panicked"
+                    } else {
+                        "the delivery was cancelled"
+                    },
+                ))
+            })
+        })
+    }
+}
