@@ -320,32 +320,56 @@ fn an_async_hook_on_a_sync_step_is_refused() {
 }
 
 #[test]
-fn alert_tables_and_alerters_need_the_alerts_feature() {
+fn alert_entries_and_alerters_are_checked_at_load() {
     let err = toml_err(
         "[steps.load]\n\
-         on_failure = [{ alert = \"ops\" }, { suggest_fix = \"ops\" }]\n\
+         on_failure = [{ alert = \"opz\" }, { alert = \"ops\", message = \"{{ hook.stpe_name }} failed\" }]\n\
+         on_success = [{ suggest_fix = \"ops\" }]\n\
+         on_crash = [{ suggest_fix = \"ops\" }, { alert = \"ops\", colour = \"red\" }]\n\
          [alerters.ops]\n\
-         kind = \"slack\"\n",
+         kind = \"webhook\"\n\
+         url = \"http://127.0.0.1:9/hook\"\n\
+         [alerters.chat]\n\
+         url = \"{{ secret.HOOKFLOW_CONFIG_TEST_NEVER_SET }}\"\n",
     );
     let got: Vec<_> = err
         .problems()
         .iter()
-        .map(|p| (p.line(), p.message()))
+        .map(|p| (p.line(), p.message(), p.help()))
         .collect();
+    assert_eq!(got.len(), 7, "{err}");
+    assert_eq!(got[0].0, 2);
+    assert_eq!(got[0].1, "unknown alerter `opz`");
+    assert_eq!(got[0].2, Some("did you mean `ops`?"));
+    assert_eq!(got[1].0, 2);
+    assert!(got[1].1.starts_with("in `message`: "), "{err}");
+    assert!(got[1].1.contains("stpe_name"), "{err}");
+    assert_eq!(got[1].2, Some("did you mean `hook.step_name`?"), "{err}");
+    assert_eq!(got[2].0, 3);
     assert_eq!(
-        got,
-        [
-            (
-                2,
-                "`{ alert = .. }` hook entries need the `alerts` feature of hookflow"
-            ),
-            (
-                2,
-                "`{ suggest_fix = .. }` hook entries need the `alerts` feature of hookflow"
-            ),
-            (3, "`[alerters]` needs the `alerts` feature of hookflow"),
-        ]
+        got[2].1,
+        "`suggest_fix` on `on_success`: there is no failure to fix"
     );
+    assert_eq!(got[3].0, 4);
+    assert_eq!(
+        got[3].1,
+        "`{ suggest_fix = .. }` entries are not supported by this build of hookflow"
+    );
+    assert_eq!((got[4].0, got[4].1), (4, "unknown key `colour`"));
+    assert_eq!((got[5].0, got[5].1), (8, "alerter `chat` has no `kind`"));
+    assert_eq!(got[6].0, 9);
+    assert!(got[6].1.starts_with("in url: "), "{err}");
+    assert!(got[6].1.contains("HOOKFLOW_CONFIG_TEST_NEVER_SET"), "{err}");
+}
+
+#[cfg(feature = "alerts")]
+#[test]
+fn an_unknown_alerter_kind_names_the_closest_kind() {
+    let err = toml_err("[alerters.ops]\nkind = \"slak\"\nurl = \"http://127.0.0.1:9/\"\n");
+    let p = single(&err);
+    assert_eq!(at(p), ("hookflow.toml", 2, 8));
+    assert_eq!(p.message(), "unknown alerter kind `slak`");
+    assert_eq!(p.help(), Some("did you mean `slack`?"));
 }
 
 #[test]

@@ -222,6 +222,20 @@ impl Problems {
         self.list.last_mut().expect("just pushed")
     }
 
+    /// The file range of `inner` (a range of a string value's text) inside
+    /// the value at `span`, past its opening quote; all of `span` without
+    /// `inner`. Escapes in the string can shift it by a few characters.
+    pub(crate) fn inside(&self, span: &Span, inner: Option<Span>) -> Span {
+        let Some(inner) = inner else {
+            return span.clone();
+        };
+        let quoted = matches!(self.text.as_bytes().get(span.start), Some(b'"' | b'\''));
+        let base = span.start + usize::from(quoted);
+        let start = (base + inner.start).min(span.end.max(base));
+        let end = (base + inner.end).clamp(start, span.end.max(start));
+        start..end
+    }
+
     /// A syntax error reported by the `format` parser (`"TOML"`).
     pub(crate) fn syntax(&mut self, format: &str, span: Span, message: String) {
         self.at(&span, format!("invalid {format}: {message}"));

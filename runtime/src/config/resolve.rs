@@ -5,7 +5,13 @@
 
 use std::collections::btree_map::{BTreeMap, Entry as MapEntry};
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::alert::kind::{from_kind, KindError};
+use crate::alert::Alerter;
+use crate::hooks::alert_hook;
+use crate::template::{Template, TemplateErrors};
 
 use crate::event::Event;
 use crate::hook::ErasedHook;
@@ -14,7 +20,9 @@ use crate::named::{self, HookLookupError, NamedHook};
 use crate::settings::{Lists, Overrides};
 
 use super::report::Problems;
-use super::schema::{Document, EventList, PipelineSection, Sp, StepSection};
+use super::schema::{
+    AlerterSection, Document, EventList, HookEntry, PipelineSection, Sp, StepSection,
+};
 use super::suggest::{closest, did_you_mean, quoted};
 
 /// What a configuration sets, by full path: the `Debug` view of a config.
@@ -46,15 +54,116 @@ pub(crate) struct PipelineSummary {
 pub(crate) fn resolve(doc: &Document, out: &mut Problems) -> (Overrides, Summary) {
     let mut overrides = Overrides::default();
     let mut summary = Summary::default();
+    let alerters = Alerters(doc.alerters.iter().map(|a| alerter(a, out)).collect());
     let mut seen_steps: HashSet<usize> = HashSet::new();
     for s in &doc.steps {
-        step(s, &mut seen_steps, &mut overrides, &mut summary, out);
+        step(
+            s,
+            &alerters,
+            &mut seen_steps,
+            &mut overrides,
+            &mut summary,
+            out,
+        );
     }
     let mut seen_pipelines: HashSet<usize> = HashSet::new();
     for p in &doc.pipelines {
-        pipeline(p, &mut seen_pipelines, &mut overrides, &mut summary, out);
+        pipeline(
+            p,
+            &alerters,
+            &mut seen_pipelines,
+            &mut overrides,
+            &mut summary,
+            out,
+        );
     }
     (overrides, summary)
+}
+
+/// The file's alerters by name; `None` for one whose section had problems
+/// (already reported).
+struct Alerters(Vec<(String, Option<Arc<dyn Alerter>>)>);
+
+/// Builds `[alerters.NAME]`: its `url` and `headers` are templates over
+/// `secret.*`, read from the environment now.
+fn alerter(a: &AlerterSection, out: &mut Problems) -> (String, Option<Arc<dyn Alerter>>) {
+    let name = a.name.value.clone();
+    let needs = |key: &str, out: &mut Problems| {
+        out.at(&a.name.span, format!("alerter `{name}` has no `{key}`"))
+            .set_help(match key {
+                "kind" => "add `kind = \"slack\"`, `\"discord\"` or `\"webhook\"`".to_owned(),
+                _ => "add `url = \"{{ secret.MY_WEBHOOK_URL }}\"`".to_owned(),
+            });
+    };
+    if a.kind.is_none() {
+        needs("kind", out);
+    }
+    if a.url.is_none() {
+        needs("url", out);
+    }
+    // The values are checked even when a key is missing: every problem at once.
+    let url_secret = a.url.as_ref().and_then(|url| secret(url, "url", out));
+    let mut headers = Vec::with_capacity(a.headers.len());
+    let mut ok = url_secret.is_some();
+    for (key, value) in &a.headers {
+        match secret(value, &format!("header `{}`", key.value), out) {
+            Some(v) => headers.push((key.value.clone(), v)),
+            None => ok = false,
+        }
+    }
+    let (Some(kind), Some(url), Some(url_secret)) = (&a.kind, &a.url, url_secret.filter(|_| ok))
+    else {
+        return (name, None);
+    };
+    match from_kind(&kind.value, url_secret, headers) {
+        Ok(alerter) => (name, Some(alerter)),
+        Err(e) => {
+            let text = e.to_string();
+            let (message, help) = match text.split_once("; ") {
+                Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
+                None => (text, None),
+            };
+            let span = match e {
+                KindError::Invalid(_) => &url.span,
+                KindError::FeatureOff => &a.name.span,
+                _ => &kind.span,
+            };
+            out.at(span, message).set_help(help);
+            (name, None)
+        }
+    }
+}
+
+/// A value that may use `secret.NAME` only, rendered.
+fn secret(value: &Sp<String>, what: &str, out: &mut Problems) -> Option<crate::secret::Secret> {
+    Template::secret_value(&value.value)
+        .map_err(|errors| template_problems(value, what, &errors, out))
+        .ok()
+}
+
+/// Each template problem at its place inside the string value.
+fn template_problems(value: &Sp<String>, what: &str, errors: &TemplateErrors, out: &mut Problems) {
+    for e in errors.errors() {
+        let span = out.inside(&value.span, e.span());
+        // The suggestion goes to the help line.
+        let message = e.message();
+        let message = message.split("; did you mean").next().unwrap_or(message);
+        out.at(&span, format!("in {what}: {message}"))
+            .set_help(e.suggestion().map(|s| format!("did you mean `{s}`?")));
+    }
+}
+
+/// Interned hook names for alert entries (`alert:ops`): hook records take
+/// `&'static str`, and a handful of names is all a program has.
+fn intern(name: String) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = names.iter().find(|n| **n == name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.push(leaked);
+    leaked
 }
 
 /// `my_crate::etl::load`.
@@ -168,6 +277,7 @@ fn twice(
 
 fn step(
     s: &StepSection,
+    alerters: &Alerters,
     seen: &mut HashSet<usize>,
     overrides: &mut Overrides,
     summary: &mut Summary,
@@ -180,7 +290,7 @@ fn step(
     let lists: Vec<_> = s
         .hooks
         .iter()
-        .map(|l| hook_list(l, own_crate, meta.map(|m| !m.is_async), out))
+        .map(|l| hook_list(l, alerters, own_crate, meta.map(|m| !m.is_async), out))
         .collect();
     let Some(meta) = meta else { return };
     let path = full_path(meta.module_path, meta.fn_name);
@@ -238,6 +348,7 @@ fn step(
 
 fn pipeline(
     p: &PipelineSection,
+    alerters: &Alerters,
     seen: &mut HashSet<usize>,
     overrides: &mut Overrides,
     summary: &mut Summary,
@@ -254,14 +365,14 @@ fn pipeline(
     let own: Vec<_> = p
         .hooks
         .iter()
-        .map(|l| hook_list(l, own_crate, meta.map(|m| !m.is_async), out))
+        .map(|l| hook_list(l, alerters, own_crate, meta.map(|m| !m.is_async), out))
         .collect();
     // A sync step inside the run hands an async default hook to hookflow's
     // hook thread, so `steps` defaults may be async whatever the steps are.
     let defaults: Vec<_> = p
         .steps
         .iter()
-        .map(|l| hook_list(l, own_crate, None, out))
+        .map(|l| hook_list(l, alerters, own_crate, None, out))
         .collect();
     let Some(meta) = meta else { return };
     let path = full_path(meta.module_path, meta.fn_name);
@@ -283,8 +394,9 @@ fn pipeline(
     fill(&mut settings.steps, &mut entry.steps, defaults);
 }
 
-/// The resolved hooks of one event (`None` when one of its names failed).
-type Resolved = Option<(Event, Vec<&'static NamedHook>)>;
+/// The resolved hooks of one event, each with the name the summary shows
+/// (`None` when one of its entries failed).
+type Resolved = Option<(Event, Vec<(&'static str, ErasedHook)>)>;
 
 fn fill(
     lists: &mut Lists,
@@ -292,40 +404,84 @@ fn fill(
     resolved: Vec<Resolved>,
 ) {
     for (event, hooks) in resolved.into_iter().flatten() {
-        let names = hooks.iter().map(|h| h.path()).collect();
+        let (names, hooks): (Vec<&'static str>, Vec<ErasedHook>) = hooks.into_iter().unzip();
         match summary.entry(event.key()) {
             MapEntry::Vacant(v) => {
                 v.insert(names);
             }
             MapEntry::Occupied(mut o) => *o.get_mut() = names,
         }
-        lists.set(
-            event,
-            hooks
-                .iter()
-                .map(|h| h.instantiate(h.path()))
-                .collect::<Vec<ErasedHook>>(),
-        );
+        lists.set(event, hooks);
     }
 }
 
-/// Resolves one event's hook names. `sync_unit`: `Some(true)` for a sync
+/// Resolves one event's entries. `sync_unit`: `Some(true)` for a sync
 /// step or pipeline (which cannot await an async hook), `None` when unknown.
 fn hook_list(
     l: &EventList,
+    alerters: &Alerters,
     own_crate: Option<&str>,
     sync_unit: Option<bool>,
     out: &mut Problems,
 ) -> Resolved {
     let mut hooks = Vec::with_capacity(l.hooks.len());
     let mut ok = true;
-    for name in &l.hooks {
-        match hook(name, l.event, own_crate, sync_unit, out) {
+    for entry in &l.hooks {
+        let resolved = match entry {
+            HookEntry::Named(name) => hook(name, l.event, own_crate, sync_unit, out)
+                .map(|h| (h.path(), h.instantiate(h.path()))),
+            HookEntry::Alert { alerter, message } => {
+                alert_entry(alerter, message.as_ref(), alerters, out)
+            }
+        };
+        match resolved {
             Some(h) => hooks.push(h),
             None => ok = false,
         }
     }
     ok.then_some((l.event, hooks))
+}
+
+/// `{ alert = "NAME", message = ".." }`: a hook posting through the file's
+/// alerter `NAME`. Alert hooks are async; a sync step hands them to
+/// hookflow's hook thread, so they fit every step and event.
+fn alert_entry(
+    alerter: &Sp<String>,
+    message: Option<&Sp<String>>,
+    alerters: &Alerters,
+    out: &mut Problems,
+) -> Option<(&'static str, ErasedHook)> {
+    let template = match message {
+        Some(m) => match Template::compile(&m.value) {
+            Ok(t) => Some(Arc::new(t)),
+            Err(errors) => {
+                template_problems(m, "`message`", &errors, out);
+                return None;
+            }
+        },
+        None => None,
+    };
+    let found = alerters.0.iter().find(|(n, _)| *n == alerter.value);
+    let Some((_, built)) = found else {
+        let names: Vec<&str> = alerters.0.iter().map(|(n, _)| n.as_str()).collect();
+        let help =
+            did_you_mean(&closest(&alerter.value, names.iter().copied())).unwrap_or_else(|| {
+                format!(
+                    "declare it: `[alerters.{}]` with `kind` and `url`",
+                    alerter.value
+                )
+            });
+        out.at(
+            &alerter.span,
+            format!("unknown alerter `{}`", alerter.value),
+        )
+        .set_help(help);
+        return None;
+    };
+    // An alerter with problems of its own was reported at its section.
+    let built = built.clone()?;
+    let name = intern(format!("alert:{}", alerter.value));
+    Some((name, alert_hook(name, built, template)))
 }
 
 const FORCE_LINK: &str =

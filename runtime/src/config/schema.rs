@@ -22,6 +22,29 @@ pub(crate) struct Sp<T> {
 pub(crate) struct Document {
     pub(crate) steps: Vec<StepSection>,
     pub(crate) pipelines: Vec<PipelineSection>,
+    pub(crate) alerters: Vec<AlerterSection>,
+}
+
+/// `[alerters.NAME]`: `kind`, `url` and (webhooks) `headers`, the values
+/// still templates over `secret.*`.
+#[derive(Debug)]
+pub(crate) struct AlerterSection {
+    pub(crate) name: Sp<String>,
+    pub(crate) kind: Option<Sp<String>>,
+    pub(crate) url: Option<Sp<String>>,
+    pub(crate) headers: Vec<(Sp<String>, Sp<String>)>,
+}
+
+/// One entry of a hook list.
+#[derive(Debug)]
+pub(crate) enum HookEntry {
+    /// A registered hook, by name.
+    Named(Sp<String>),
+    /// `{ alert = "NAME", message = "TEMPLATE" }`.
+    Alert {
+        alerter: Sp<String>,
+        message: Option<Sp<String>>,
+    },
 }
 
 /// `[steps.NAME]`.
@@ -48,7 +71,7 @@ pub(crate) struct PipelineSection {
 #[derive(Debug)]
 pub(crate) struct EventList {
     pub(crate) event: Event,
-    pub(crate) hooks: Vec<Sp<String>>,
+    pub(crate) hooks: Vec<HookEntry>,
 }
 
 const TOP_KEYS: &[&str] = &["steps", "pipelines", "alerters"];
@@ -78,14 +101,9 @@ pub(crate) fn read(root: &Node, out: &mut Problems) -> Document {
                 }
             }
             "alerters" => {
-                out.at(
-                    &e.key_span,
-                    "`[alerters]` needs the `alerts` feature of hookflow",
-                )
-                .set_help(
-                    "enable it (`hookflow = { features = [\"alerts\"] }`), or remove the alerters"
-                        .to_owned(),
-                );
+                for (name, body) in sections(e, "alerters", out) {
+                    doc.alerters.push(alerter_section(name, body, out));
+                }
             }
             _ => unknown_key(e, TOP_KEYS.iter().copied(), "at the top level", out),
         }
@@ -213,6 +231,61 @@ fn pipeline_section(name: Sp<String>, body: &[Entry], out: &mut Problems) -> Pip
     p
 }
 
+const ALERTER_KEYS: &[&str] = &["kind", "url", "headers"];
+
+fn alerter_section(name: Sp<String>, body: &[Entry], out: &mut Problems) -> AlerterSection {
+    let mut a = AlerterSection {
+        name,
+        kind: None,
+        url: None,
+        headers: Vec::new(),
+    };
+    for e in body {
+        match e.key.as_str() {
+            "kind" => a.kind = string(e, out),
+            "url" => a.url = string(e, out),
+            "headers" => {
+                let what = format!("`alerters.{}.headers`", a.name.value);
+                if let Some(entries) = table(&e.value, &what, out) {
+                    for h in entries {
+                        if let Some(value) = string(h, out) {
+                            let key = Sp {
+                                value: h.key.clone(),
+                                span: h.key_span.clone(),
+                            };
+                            a.headers.push((key, value));
+                        }
+                    }
+                }
+            }
+            _ => unknown_key(
+                e,
+                ALERTER_KEYS.iter().copied(),
+                &format!("in `[alerters.{}]`", a.name.value),
+                out,
+            ),
+        }
+    }
+    a
+}
+
+/// A string value, or a type problem.
+fn string(e: &Entry, out: &mut Problems) -> Option<Sp<String>> {
+    match &e.value.value {
+        Value::Str(s) => Some(Sp {
+            value: s.clone(),
+            span: e.value.span.clone(),
+        }),
+        other => {
+            out.at(
+                &e.value.span,
+                format!("`{}` must be a string, found {}", e.key, other.describe()),
+            );
+            None
+        }
+    }
+}
+
 fn unknown_key<'k>(
     e: &Entry,
     known: impl Iterator<Item = &'k str> + Clone,
@@ -322,43 +395,17 @@ fn event_list(event: Event, e: &Entry, out: &mut Problems) -> EventList {
     list
 }
 
-fn hook_entry(event: Event, item: &Node, out: &mut Problems) -> Option<Sp<String>> {
+fn hook_entry(event: Event, item: &Node, out: &mut Problems) -> Option<HookEntry> {
     match &item.value {
         Value::Str(s) if s.trim().is_empty() => {
             out.at(&item.span, format!("empty hook name in `{}`", event.key()));
             None
         }
-        Value::Str(s) => Some(Sp {
+        Value::Str(s) => Some(HookEntry::Named(Sp {
             value: s.trim().to_owned(),
             span: item.span.clone(),
-        }),
-        Value::Table(entries) => {
-            let kind = entries
-                .iter()
-                .find(|e| e.key == "alert" || e.key == "suggest_fix");
-            match kind {
-                Some(k) => {
-                    out.at(
-                        &item.span,
-                        format!(
-                            "`{{ {} = .. }}` hook entries need the `alerts` feature of hookflow",
-                            k.key
-                        ),
-                    )
-                    .set_help(
-                        "enable it (`hookflow = { features = [\"alerts\"] }`), or name a registered hook instead"
-                            .to_owned(),
-                    );
-                }
-                None => {
-                    out.at(
-                        &item.span,
-                        format!("a table in `{}` must be `{{ alert = \"NAME\" }}` or `{{ suggest_fix = \"NAME\" }}`", event.key()),
-                    );
-                }
-            }
-            None
-        }
+        })),
+        Value::Table(entries) => table_entry(event, item, entries, out),
         other => {
             out.at(
                 &item.span,
@@ -371,4 +418,62 @@ fn hook_entry(event: Event, item: &Node, out: &mut Problems) -> Option<Sp<String
             None
         }
     }
+}
+
+const ALERT_KEYS: &[&str] = &["alert", "message"];
+
+/// `{ alert = "NAME", message = ".." }` or `{ suggest_fix = "NAME" }`.
+fn table_entry(
+    event: Event,
+    item: &Node,
+    entries: &[Entry],
+    out: &mut Problems,
+) -> Option<HookEntry> {
+    if let Some(fix) = entries.iter().find(|e| e.key == "suggest_fix") {
+        if !event.is_failure() {
+            out.at(
+                &fix.key_span,
+                format!(
+                    "`suggest_fix` on `{}`: there is no failure to fix",
+                    event.key()
+                ),
+            )
+            .set_help("attach it to `on_failure`, `on_retry` or `on_crash`".to_owned());
+        } else {
+            out.at(
+                &fix.key_span,
+                "`{ suggest_fix = .. }` entries are not supported by this build of hookflow",
+            )
+            .set_help("name a registered hook, or use `{ alert = \"NAME\" }`".to_owned());
+        }
+        return None;
+    }
+    let Some(alert) = entries.iter().find(|e| e.key == "alert") else {
+        out.at(
+            &item.span,
+            format!(
+                "a table in `{}` must be `{{ alert = \"NAME\", message = \"..\" }}`",
+                event.key()
+            ),
+        );
+        return None;
+    };
+    let mut ok = true;
+    let alerter = string(alert, out);
+    let mut message = None;
+    for e in entries {
+        match e.key.as_str() {
+            "alert" => {}
+            "message" => {
+                message = string(e, out);
+                ok &= message.is_some();
+            }
+            _ => {
+                unknown_key(e, ALERT_KEYS.iter().copied(), "of an `alert` entry", out);
+                ok = false;
+            }
+        }
+    }
+    let alerter = alerter?;
+    ok.then_some(HookEntry::Alert { alerter, message })
 }
