@@ -39,12 +39,23 @@
 //! durable = true
 //!
 //! [pipelines.nightly.steps]     # defaults for the steps of the run, as `steps(..)`
-//! on_failure = ["log_failure"]
+//! on_failure = ["log_failure", { alert = "ops", message = "{{ hook.step_name }} failed: {{ hook.error_message }}" }]
+//!
+//! [alerters.ops]
+//! kind = "slack"                # "slack" | "discord" | "webhook"
+//! url = "{{ secret.SLACK_WEBHOOK_URL }}"
+//! # headers = { Authorization = "Bearer {{ secret.TOKEN }}" }   (webhook only)
 //! ```
 //!
 //! The YAML form (`.yaml`, `.yml`) has the same keys and nesting. Every
 //! `on_*` event ([`Event`](crate::Event)) is accepted; a single name stands for
-//! a list of one.
+//! a list of one. An entry `{ alert = "NAME", message = "TEMPLATE" }` posts
+//! through the file's alerter `NAME` (the message is optional: the default
+//! names the step or pipeline, status, error and run id); its template and
+//! the alerter's `url` and `headers` (which may use `secret.NAME` only) are
+//! compiled and checked at load, and the secrets read from the environment
+//! then. HTTP alerters need the `alerts` feature; `{ suggest_fix = .. }`
+//! entries are refused by this build.
 //!
 //! # Names
 //!
