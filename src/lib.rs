@@ -119,6 +119,38 @@
 /// caller gets `Err` with [`ErrorKind::Panic`] and the panic message. The
 /// panic hook of the process still prints the panic as usual.
 ///
+/// # A future is written `async fn`
+///
+/// A sync `fn` that returns a future is a compile error on its return type:
+/// the step would end when the future is *built*, before any of its work
+/// runs, so `on_success` would fire too early and a panic inside the future
+/// would not be caught. Write the step as `async fn`. Recognised: `impl
+/// Future<Output = T>` (and `impl IntoFuture`), `dyn Future` behind `Box` or
+/// `Pin<Box<..>>`, and, by their names, `futures`' `BoxFuture<'a, T>` and
+/// `LocalBoxFuture<'a, T>`; an alias of another name is not recognised.
+/// The same holds for [`pipeline`].
+///
+/// ```compile_fail
+/// use std::future::Future;
+///
+/// // error: a sync `fn` that returns a future cannot be a step or pipeline:
+/// //        write `async fn later(..) -> u32`; ...
+/// #[hookflow::step]
+/// fn later() -> impl Future<Output = u32> {
+///     async { 7 }
+/// }
+/// ```
+///
+/// The fix:
+///
+/// ```
+/// #[hookflow::step]
+/// async fn later() -> u32 {
+///     7
+/// }
+/// # assert_eq!(futures::executor::block_on(later()).unwrap(), 7);
+/// ```
+///
 /// # Retries and timeouts
 ///
 /// With `retries = N`, an attempt that returns `Err` or times out is tried
@@ -199,6 +231,37 @@
 /// # assert_eq!(count().unwrap(), 3);
 /// ```
 ///
+/// A generic hook is never given a type by inference (it would otherwise
+/// be handed the context); write its type:
+///
+/// ```compile_fail,E0283
+/// use std::fmt::Debug;
+///
+/// fn show<T: Debug>(value: &T) { println!("{value:?}"); }
+///
+/// // error[E0283]: type annotations needed: cannot infer type of the type
+/// //               parameter `T` declared on the function `show`
+/// #[hookflow::step(on_success = show)]
+/// fn count() -> u32 { 3 }
+/// ```
+///
+/// The fix: `show::<u32>` sees the step's output.
+///
+/// ```
+/// use std::fmt::Debug;
+/// use std::sync::Mutex;
+///
+/// static SHOWN: Mutex<String> = Mutex::new(String::new());
+///
+/// fn show<T: Debug>(value: &T) { *SHOWN.lock().unwrap() = format!("{value:?}"); }
+///
+/// #[hookflow::step(on_success = show::<u32>)]
+/// fn count() -> u32 { 3 }
+///
+/// count().unwrap();
+/// assert_eq!(*SHOWN.lock().unwrap(), "3");
+/// ```
+///
 /// An `async fn` hook needs an `async fn` step:
 ///
 /// ```compile_fail
@@ -221,8 +284,12 @@
 /// - The generated code names the crate `hookflow`: depend on it under that
 ///   name.
 /// - A hook that is a generic function needs its type written
-///   (`on_success = show::<Report>`); hooks are built once per step, so they
-///   cannot use the step's own generic parameters or arguments.
+///   (`on_success = show::<Report>`): its parameter is never inferred, so a
+///   `fn show<T: Debug>(v: &T)` written as `on_success = show` is a compile
+///   error that asks for `show::<T>`, on generic and non-generic steps
+///   alike, rather than a hook silently given the context. Hooks are built
+///   once per step, so they cannot use the step's own generic parameters or
+///   arguments.
 /// - An output that borrows through a lifetime the signature does not write
 ///   (a `struct Parsed<'a>` returned as `Parsed`) must write it
 ///   (`Parsed<'_>`) so that hookflow does not show it to hooks; `Cow<..>`,
@@ -284,7 +351,8 @@ pub use hookflow_macros::step;
 ///
 /// # What the function becomes
 ///
-/// It returns `Result<T, PipelineError>`. The run is `Completed` when the body
+/// It returns `Result<T, PipelineError>` (a sync `fn` that returns a future
+/// is a compile error, as for [`step`]: write `async fn`). The run is `Completed` when the body
 /// returns `Ok`, `Failed` when it returns `Err`, `Crashed` when it panics, and
 /// `Cancelled` when its [`CancelHandle`] was used and the body returned `Err`
 /// (or its future was dropped). [`PipelineError`] lists the failed steps and
@@ -412,6 +480,9 @@ pub use hookflow_runtime::{
     Resources, Run, RunReport, Status, StepError, StepMeta,
 };
 
+/// The journal of durable pipelines: records, stores, recovery plans.
+#[cfg(feature = "journal")]
+pub use hookflow_runtime::journal;
 #[cfg(feature = "config")]
 pub use hookflow_runtime::template;
 pub use hookflow_runtime::{alert, hooks, secret};

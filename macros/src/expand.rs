@@ -3,12 +3,13 @@
 //! names is an absolute path; its locals start with `__hookflow_`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Pat, ReturnType};
 
 use crate::attr::{each_event, Events, HookList, PipelineArgs, StepArgs};
 use crate::model::{FnModel, HookFn, Returns};
+use crate::text;
 
 /// Which registration function (and so which signature trait) checks a hook.
 #[derive(Clone, Copy)]
@@ -30,24 +31,7 @@ fn event_marker(event: &str) -> TokenStream {
 
 /// The text of a hook as written, for names in records and logs.
 fn hook_name(expr: &Expr) -> String {
-    let raw = expr.to_token_stream().to_string();
-    let mut s = raw
-        .replace(" :: ", "::")
-        .replace(":: ", "::")
-        .replace(" ::", "::")
-        .replace(" (", "(")
-        .replace("( ", "(")
-        .replace(" )", ")")
-        .replace(" ,", ",")
-        .replace(" < ", "<")
-        .replace(" >", ">")
-        .replace("& ", "&")
-        .replace(" .", ".")
-        .replace(". ", ".");
-    if s.starts_with("::") {
-        s = s.trim_start_matches("::").to_owned();
-    }
-    s
+    text::compact(expr)
 }
 
 /// Registration calls for one event list into the builder `b`.
@@ -64,24 +48,42 @@ fn register(
     let calls = list.hooks.iter().map(|hook| {
         let name = hook_name(hook);
         let span = hook.span();
-        match (role, step_types) {
+        let call = match (role, step_types) {
             (Role::StepSuccess, Some((out, _))) => quote_spanned! {span=>
-                ::hookflow::__private::step_success_hook::<#out, #kind, _, _>(&mut #b, #name, #hook);
+                ::hookflow::__private::step_success_hook::<#out, #kind, _, _>(&mut #b, #name, __hookflow_hook);
             },
             (Role::StepError, Some((_, err))) => quote_spanned! {span=>
-                ::hookflow::__private::step_error_hook::<#marker, #err, #kind, _, _>(&mut #b, #name, #hook);
+                ::hookflow::__private::step_error_hook::<#marker, #err, #kind, _, _>(&mut #b, #name, __hookflow_hook);
             },
             (Role::Error, _) => quote_spanned! {span=>
-                ::hookflow::__private::error_hook::<#marker, #kind, _, _>(&mut #b, #name, #hook);
+                ::hookflow::__private::error_hook::<#marker, #kind, _, _>(&mut #b, #name, __hookflow_hook);
             },
             _ => quote_spanned! {span=>
-                ::hookflow::__private::hook::<#marker, #kind, _, _>(&mut #b, #name, #hook);
+                ::hookflow::__private::hook::<#marker, #kind, _, _>(&mut #b, #name, __hookflow_hook);
             },
-        }
+        };
+        // Bound first, so that a generic hook's own bounds are reported (as
+        // in `__hookflow_hook_types`, below) before any shape ambiguity.
+        quote_spanned!(span=> { let __hookflow_hook = #hook; #call })
     });
     quote! {
         #b.name_event(::hookflow::__private::Event::#ev);
         #(#calls)*
+    }
+}
+
+/// A path whose last segment has no generic arguments (`show`, not
+/// `show::<Report>`), in parentheses or not.
+fn is_bare_path(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.arguments.is_none()),
+        Expr::Paren(p) => is_bare_path(&p.expr),
+        Expr::Group(g) => is_bare_path(&g.expr),
+        _ => false,
     }
 }
 
@@ -111,7 +113,28 @@ fn hook_set(
     let regs = each_event(events).into_iter().filter_map(|(event, list)| {
         list.map(|list| register(&b, event, list, roles(event), kind, step_types))
     });
+    // Each hook that is a path without generic arguments, typed on its own
+    // in a body of its own: a generic function has nothing there to fix its
+    // type parameter, so it is rustc's "cannot infer the type parameter `T`
+    // declared on the function `show`" with the turbofish to write, instead
+    // of a parameter inferred from the accepted shapes (`HookContext`).
+    let bare_paths: Vec<&Expr> = each_event(events)
+        .into_iter()
+        .filter_map(|(_, list)| list)
+        .flat_map(|list| &list.hooks)
+        .filter(|hook| is_bare_path(hook))
+        .collect();
+    let types = (!bare_paths.is_empty()).then(|| {
+        let lets = bare_paths
+            .iter()
+            .map(|hook| quote_spanned!(hook.span()=> let _ = #hook;));
+        quote! {
+            #[allow(dead_code)]
+            fn __hookflow_hook_types() { #(#lets)* }
+        }
+    });
     quote! {{
+        #types
         #[allow(unused_mut)]
         let mut #b = ::hookflow::__private::HookSetBuilder::new();
         #(#regs)*
@@ -419,8 +442,11 @@ pub fn hook(model: HookFn) -> TokenStream {
     let ident = &item.sig.ident;
     let bare = syn::ext::IdentExt::unraw(ident).to_string();
     let check = quote_spanned!(ident.span()=> ::hookflow::__private::named_fn(&#ident));
+    // The entry exists exactly when the function does.
+    let cfgs = item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
     quote! {
         #item
+        #(#cfgs)*
         const _: () = {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::HOOKS)]
             #[linkme(crate = ::hookflow::__private::linkme)]

@@ -9,6 +9,7 @@ mod attr;
 mod expand;
 mod fallback;
 mod model;
+mod text;
 
 use darling::ast::NestedMeta;
 use darling::FromMeta;

@@ -7,6 +7,8 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
 
+use crate::text;
+
 /// How the function's return type maps to the step's `Result<T, StepError>`.
 pub enum Returns {
     /// `-> Result<T, E>` (any type whose name ends in `Result`): `T` when it
@@ -93,6 +95,19 @@ impl FnModel {
                 never.bang_token.span(),
                 "a step or pipeline cannot return `!`: it must be able to finish, so that its hooks can fire; return `()` or a `Result`",
             ));
+        }
+        if sig.asyncness.is_none() {
+            if let Some(output) = future_output(&ret) {
+                let output =
+                    output.map_or_else(String::new, |t| format!(" -> {}", text::compact(&t)));
+                return Err(syn::Error::new_spanned(
+                    &ret,
+                    format!(
+                        "a sync `fn` that returns a future cannot be a step or pipeline: write `async fn {}(..){output}`; as it is, its hooks would fire when the future is built, before any of its work runs, and a panic inside the future would not be caught",
+                        sig.ident
+                    ),
+                ));
+            }
         }
         let returns = classify(&ret);
         let generics: Vec<Ident> = sig
@@ -210,6 +225,60 @@ impl FnModel {
             }
             (Returns::Plain, false) => quote!(::core::convert::Infallible),
         }
+    }
+}
+
+/// `Some(output)` when `ty` is a future: `impl Future<Output = T>` (or
+/// `IntoFuture`), `dyn Future` behind `Box` / `Pin`, or `futures`'
+/// `BoxFuture<'a, T>` / `LocalBoxFuture<'a, T>` (recognised by name).
+/// `output` is `T` when it is written.
+fn future_output(ty: &Type) -> Option<Option<Type>> {
+    fn from_bounds<'a>(
+        bounds: impl IntoIterator<Item = &'a syn::TypeParamBound>,
+    ) -> Option<Option<Type>> {
+        bounds.into_iter().find_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => {
+                let last = t.path.segments.last()?;
+                if last.ident != "Future" && last.ident != "IntoFuture" {
+                    return None;
+                }
+                let output = match &last.arguments {
+                    PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+                        GenericArgument::AssocType(at) if at.ident == "Output" => {
+                            Some(at.ty.clone())
+                        }
+                        _ => None,
+                    }),
+                    _ => None,
+                };
+                Some(output)
+            }
+            _ => None,
+        })
+    }
+    match ty {
+        Type::ImplTrait(t) => from_bounds(&t.bounds),
+        Type::TraitObject(t) => from_bounds(&t.bounds),
+        Type::Paren(p) => future_output(&p.elem),
+        Type::Group(g) => future_output(&g.elem),
+        Type::Path(tp) if tp.qself.is_none() => {
+            let last = tp.path.segments.last()?;
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            let mut types = args.args.iter().filter_map(|a| match a {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            });
+            if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+                Some(types.next().cloned())
+            } else if last.ident == "Pin" || last.ident == "Box" {
+                future_output(types.next()?)
+            } else {
+                None
+            }
+        }
+        _ => None,
     }
 }
 

@@ -16,7 +16,9 @@ mod event;
 mod outcome;
 pub mod secret;
 mod status;
-// 1. static descriptions and registries
+// 1. static descriptions and registries; the journal store of durable runs
+#[cfg(feature = "journal")]
+pub mod journal;
 mod meta;
 pub mod named;
 mod resources;
@@ -76,12 +78,12 @@ pub mod __private {
     pub use crate::event::Event;
     pub use crate::hook::{ErasedHook, HookCell, HookSet, HookSetBuilder, PipelineHooks};
     pub use crate::meta::{PipelineMeta, StepMeta, PIPELINES, STEPS};
-    pub use crate::named::{named_fn, HookShape, NamedFn, NamedHook, HOOKS};
+    pub use crate::named::{HookShape, NamedHook, HOOKS};
     pub use crate::signature::event;
     pub use crate::signature::event::EventMarker;
     pub use crate::signature::{
-        AsyncStep, ErrorHook, Hook, NamedHookFn, ShapeFor, StepErrorHook, StepErrorType,
-        StepSuccessHook, SyncStep,
+        named_fn, AsyncStep, ErrorHook, Hook, NamedFn, NamedHookFn, ShapeFor, StepErrorHook,
+        StepErrorType, StepSuccessHook, SyncStep,
     };
     pub use core::time::Duration;
     pub use linkme;

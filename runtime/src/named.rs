@@ -9,7 +9,6 @@ use std::fmt;
 
 use crate::event::Event;
 use crate::hook::ErasedHook;
-use crate::signature::NamedHookFn;
 
 /// The untyped shapes a hook attached by name can have (every one may be
 /// sync or `async`, and return `()` or `Result<(), E: Display>`).
@@ -112,48 +111,6 @@ impl fmt::Debug for NamedHook {
             .field("shape", &self.shape)
             .field("is_async", &self.is_async)
             .finish_non_exhaustive()
-    }
-}
-
-/// A `#[hook]` function whose shape was checked (by the bound of
-/// [`named_fn`]), with what its registry entry needs.
-#[doc(hidden)]
-pub struct NamedFn<'h, H> {
-    hook: &'h H,
-    shape: HookShape,
-    is_async: bool,
-    erase: fn(H, &'static str) -> ErasedHook,
-}
-
-/// Checks `hook`'s shape; `#[hook]` calls it, spanned on the function's
-/// name. The methods of the result have no bounds of their own, so a wrong
-/// shape is this one error.
-#[doc(hidden)]
-pub const fn named_fn<M, H: NamedHookFn<M>>(hook: &H) -> NamedFn<'_, H> {
-    NamedFn {
-        hook,
-        shape: H::SHAPE,
-        is_async: H::IS_ASYNC,
-        erase: <H as NamedHookFn<M>>::__erase,
-    }
-}
-
-impl<H> NamedFn<'_, H> {
-    /// The registry entry for the hook at `path`.
-    pub const fn register(
-        self,
-        path: &'static str,
-        make: fn(&'static str) -> ErasedHook,
-    ) -> NamedHook {
-        NamedHook::__new(path, self.shape, self.is_async, make)
-    }
-
-    /// A callable instance, recorded under `name`.
-    pub fn erase(self, name: &'static str) -> ErasedHook
-    where
-        H: Copy,
-    {
-        (self.erase)(*self.hook, name)
     }
 }
 

@@ -22,6 +22,7 @@ use std::marker::PhantomData;
 use crate::context::HookContext;
 use crate::error::StepError;
 use crate::hook::{ErasedHook, HookCall};
+use crate::named::{HookShape, NamedHook};
 
 /// What a hook may return: `()` or `Result<(), E>` with `E: Display`.
 #[diagnostic::on_unimplemented(
@@ -447,7 +448,7 @@ typed_shapes!(
 )]
 pub trait NamedHookFn<M> {
     /// Its shape.
-    const SHAPE: crate::named::HookShape;
+    const SHAPE: HookShape;
     /// `true` for an `async fn`.
     const IS_ASYNC: bool;
     #[doc(hidden)]
@@ -463,7 +464,7 @@ macro_rules! named_shapes {
         where
             $($bound)*
         {
-            const SHAPE: crate::named::HookShape = crate::named::HookShape::$shape;
+            const SHAPE: HookShape = HookShape::$shape;
             const IS_ASYNC: bool = $async;
             fn __erase(self, name: &'static str) -> ErasedHook {
                 <F as ErrorHook<event::on_failure, $marker>>::__erase(self, name)
@@ -489,4 +490,46 @@ named_shapes! {
         [F: for<'a> AsyncRef1<'a, StepError> + Send + Sync + 'static];
     CtxErr, true, AsyncFn<shape::CtxErr, ()>, [],
         [F: for<'a> AsyncRef2<'a, HookContext, StepError> + Send + Sync + 'static];
+}
+
+/// A `#[hook]` function whose shape was checked (by the bound of
+/// [`named_fn`]), with what its registry entry needs.
+#[doc(hidden)]
+pub struct NamedFn<'h, H> {
+    hook: &'h H,
+    shape: HookShape,
+    is_async: bool,
+    erase: fn(H, &'static str) -> ErasedHook,
+}
+
+/// Checks `hook`'s shape; `#[hook]` calls it, spanned on the function's
+/// name. The methods of the result have no bounds of their own, so a wrong
+/// shape is this one error.
+#[doc(hidden)]
+pub const fn named_fn<M, H: NamedHookFn<M>>(hook: &H) -> NamedFn<'_, H> {
+    NamedFn {
+        hook,
+        shape: H::SHAPE,
+        is_async: H::IS_ASYNC,
+        erase: <H as NamedHookFn<M>>::__erase,
+    }
+}
+
+impl<H> NamedFn<'_, H> {
+    /// The registry entry for the hook at `path`.
+    pub const fn register(
+        self,
+        path: &'static str,
+        make: fn(&'static str) -> ErasedHook,
+    ) -> NamedHook {
+        NamedHook::__new(path, self.shape, self.is_async, make)
+    }
+
+    /// A callable instance, recorded under `name`.
+    pub fn erase(self, name: &'static str) -> ErasedHook
+    where
+        H: Copy,
+    {
+        (self.erase)(*self.hook, name)
+    }
 }

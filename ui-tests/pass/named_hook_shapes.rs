@@ -55,6 +55,11 @@ async fn a_ctx_err_result(_: &HookContext, _: &StepError) -> Result<(), String> 
 #[hook]
 fn with_lifetime<'a>(_: &'a HookContext) {}
 
+// Configured out: neither the function nor its entry exists.
+#[hook]
+#[cfg(any())]
+fn configured_out() {}
+
 fn main() {
     let expected = [
         ("unit", HookShape::Unit, false),
@@ -82,4 +87,5 @@ fn main() {
         assert_eq!((h.shape(), h.is_async()), (shape, is_async), "{name}");
     }
     assert_eq!(named::hooks().len(), expected.len());
+    assert!(named::hook("configured_out", None).is_err());
 }
