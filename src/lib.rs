@@ -495,6 +495,10 @@ pub mod prelude {
     };
 }
 
+/// Configuration files that attach hooks by name (feature `config`).
+#[cfg(feature = "config")]
+pub use hookflow_runtime::config;
+
 #[doc(hidden)]
 pub use hookflow_runtime::__private;
 

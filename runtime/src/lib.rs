@@ -30,7 +30,7 @@ pub mod signature;
 mod decide;
 mod lookup;
 mod plan;
-#[allow(dead_code)] // written by the configuration loader
+#[cfg_attr(not(feature = "config"), allow(dead_code))] // written by the configuration loader
 mod settings;
 // 4. running state: runs, frames, timers
 mod frame;
@@ -52,6 +52,9 @@ pub mod hooks;
 pub mod template;
 #[cfg(feature = "config")]
 mod vars;
+// 9. configuration files, over everything above
+#[cfg(feature = "config")]
+pub mod config;
 
 pub use call::{default_hook_timeout, set_default_hook_timeout, wait_for_detached_hooks};
 pub use context::{HookContext, HookContextBuilder};

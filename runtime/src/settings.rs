@@ -5,7 +5,8 @@
 //! from a config file), the attribute (the static `StepMeta` /
 //! `PipelineMeta` and the hook sets built from it), and process defaults.
 //! With nothing installed, reading the overrides is one atomic load and one
-//! branch.
+//! branch; with a configuration installed, finding a step's settings is an
+//! index into a table by the step's position in the registry (no hashing).
 //!
 //! An installed configuration lives for the rest of the process: a step
 //! call reads the active one once, when it starts, and keeps using it even
@@ -13,13 +14,12 @@
 //! configuration. Installing is rare (once at start-up, or per test), so
 //! the replaced configurations are kept rather than freed.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
 use crate::event::Event;
 use crate::hook::ErasedHook;
-use crate::meta::{PipelineMeta, StepMeta};
+use crate::meta::{registry, PipelineMeta, StepMeta};
 
 /// Hook lists per event; `None` where the layer says nothing for an event.
 #[derive(Default)]
@@ -39,6 +39,7 @@ impl Lists {
     }
 
     /// `true` when no event is set.
+    #[allow(dead_code)] // part of the seam's API
     pub(crate) fn is_empty(&self) -> bool {
         self.0.iter().all(Option::is_none)
     }
@@ -63,45 +64,111 @@ pub(crate) struct PipelineSettings {
     pub(crate) steps: Lists,
 }
 
-/// A configuration, resolved: settings per step and pipeline, keyed by
-/// their static descriptions.
-#[derive(Default)]
-pub(crate) struct Overrides {
-    steps: HashMap<usize, StepSettings>,
-    pipelines: HashMap<usize, PipelineSettings>,
+/// Settings per static description: a slot per entry of the registry
+/// slice, found by the description's address (the generated code passes
+/// the very element of the slice), and a short list for descriptions that
+/// are not in the registry.
+struct Table<M: 'static, S> {
+    registry: &'static [M],
+    slots: Vec<Option<S>>,
+    outside: Vec<(usize, S)>,
+    any: bool,
 }
 
-fn key<T>(meta: &'static T) -> usize {
-    meta as *const T as usize
+impl<M: 'static, S: Default> Table<M, S> {
+    fn new(registry: &'static [M]) -> Self {
+        Table {
+            registry,
+            slots: Vec::new(),
+            outside: Vec::new(),
+            any: false,
+        }
+    }
+
+    /// The position of `meta` in the registry, if it is an element of it.
+    #[inline]
+    fn slot(&self, meta: &'static M) -> Option<usize> {
+        let size = std::mem::size_of::<M>();
+        let offset = (meta as *const M as usize).wrapping_sub(self.registry.as_ptr() as usize);
+        let index = offset / size.max(1);
+        (size != 0 && offset.is_multiple_of(size) && index < self.registry.len()).then_some(index)
+    }
+
+    fn get_mut(&mut self, meta: &'static M) -> &mut S {
+        self.any = true;
+        match self.slot(meta) {
+            Some(i) => {
+                if self.slots.len() <= i {
+                    self.slots.resize_with(self.registry.len(), || None);
+                }
+                self.slots[i].get_or_insert_with(S::default)
+            }
+            None => {
+                let key = meta as *const M as usize;
+                let at = match self.outside.iter().position(|(k, _)| *k == key) {
+                    Some(at) => at,
+                    None => {
+                        self.outside.push((key, S::default()));
+                        self.outside.len() - 1
+                    }
+                };
+                &mut self.outside[at].1
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, meta: &'static M) -> Option<&S> {
+        if !self.any {
+            return None;
+        }
+        match self.slot(meta) {
+            Some(i) => self.slots.get(i).and_then(Option::as_ref),
+            None => {
+                let key = meta as *const M as usize;
+                self.outside.iter().find(|(k, _)| *k == key).map(|(_, s)| s)
+            }
+        }
+    }
+}
+
+/// A configuration, resolved: settings per step and pipeline, keyed by
+/// their static descriptions.
+pub(crate) struct Overrides {
+    steps: Table<StepMeta, StepSettings>,
+    pipelines: Table<PipelineMeta, PipelineSettings>,
+}
+
+impl Default for Overrides {
+    fn default() -> Self {
+        Overrides {
+            steps: Table::new(registry::steps()),
+            pipelines: Table::new(registry::pipelines()),
+        }
+    }
 }
 
 impl Overrides {
     /// The settings of `meta`, created empty on first use.
     pub(crate) fn step_mut(&mut self, meta: &'static StepMeta) -> &mut StepSettings {
-        self.steps.entry(key(meta)).or_default()
+        self.steps.get_mut(meta)
     }
 
     /// The settings of `meta`, created empty on first use.
     pub(crate) fn pipeline_mut(&mut self, meta: &'static PipelineMeta) -> &mut PipelineSettings {
-        self.pipelines.entry(key(meta)).or_default()
+        self.pipelines.get_mut(meta)
     }
 
     /// What this configuration sets for `meta`.
     #[inline]
     pub(crate) fn step(&self, meta: &'static StepMeta) -> Option<&StepSettings> {
-        if self.steps.is_empty() {
-            return None;
-        }
-        self.steps.get(&key(meta))
+        self.steps.get(meta)
     }
 
     /// What this configuration sets for `meta`.
     #[inline]
     pub(crate) fn pipeline(&self, meta: &'static PipelineMeta) -> Option<&PipelineSettings> {
-        if self.pipelines.is_empty() {
-            return None;
-        }
-        self.pipelines.get(&key(meta))
+        self.pipelines.get(meta)
     }
 }
 

@@ -1,0 +1,96 @@
+//! `{ alert = .. }` entries from a configuration file post through the
+//! file's `[alerters.*]`, with the message rendered from its template and
+//! the URL read from a secret; a local server (127.0.0.1) receives them.
+#![cfg(feature = "alerts")]
+
+mod config_common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use config_common::exclusive;
+use hookflow::config::Config;
+use hookflow::step;
+
+#[step]
+fn nightly_load() -> anyhow::Result<()> {
+    anyhow::bail!("disk full")
+}
+
+/// Serves one HTTP request on 127.0.0.1 and sends back its path and body.
+fn one_request_server() -> (u16, mpsc::Receiver<(String, String)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).unwrap();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+        tx.send((path, String::from_utf8(body).unwrap())).unwrap();
+    });
+    (port, rx)
+}
+
+#[test]
+fn an_alert_entry_posts_the_rendered_message_through_the_file_alerter() {
+    let _g = exclusive();
+    let (port, received) = one_request_server();
+    // The URL comes from the environment, as `{{ secret.NAME }}`.
+    std::env::set_var(
+        "HOOKFLOW_CONFIG_ALERTS_TEST_URL",
+        format!("http://127.0.0.1:{port}/hooks/ops"),
+    );
+    let config = Config::from_toml_str(
+        "hookflow.toml",
+        r#"
+        [alerters.ops]
+        kind = "webhook"
+        url = "{{ secret.HOOKFLOW_CONFIG_ALERTS_TEST_URL }}"
+
+        [steps.nightly_load]
+        on_failure = [{ alert = "ops", message = "{{ hook.step_name }} failed: {{ hook.error_message }}" }]
+        "#,
+    )
+    .unwrap();
+    assert!(
+        format!("{config:?}").contains("\"alert:ops\""),
+        "{config:?}"
+    );
+    config.install();
+
+    nightly_load().unwrap_err();
+    let (path, body) = received
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the alert reached the local server");
+    assert_eq!(path, "/hooks/ops");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["message"], "nightly_load failed: disk full");
+    assert_eq!(json["step_name"], "nightly_load");
+    assert!(hookflow::wait_for_detached_hooks(Duration::from_secs(10)));
+}
