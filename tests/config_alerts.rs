@@ -94,3 +94,44 @@ fn an_alert_entry_posts_the_rendered_message_through_the_file_alerter() {
     assert_eq!(json["step_name"], "nightly_load");
     assert!(hookflow::wait_for_detached_hooks(Duration::from_secs(10)));
 }
+
+#[test]
+fn a_config_error_and_the_config_never_show_a_secret_value() {
+    let _g = exclusive();
+    let secret = "http://127.0.0.1:9/ops-hook-credential-4fd8a1";
+    std::env::set_var("HOOKFLOW_CONFIG_SECRET_TEST", secret);
+    // The alerter reads the secret (which makes it known), and a mistake
+    // elsewhere in the file pastes the same value where a snippet shows it.
+    let text = format!(
+        r#"
+        [alerters.ops]
+        kind = "webhook"
+        url = "{{{{ secret.HOOKFLOW_CONFIG_SECRET_TEST }}}}"
+
+        [steps.nightly_load]
+        on_failure = [{{ alert = "ops" }}]
+        retry_delay = "{secret}"
+        "#
+    );
+    let err = Config::from_toml_str("hookflow.toml", &text).unwrap_err();
+    let shown = format!("{err}\n{err:?}");
+    assert!(shown.contains("retry_delay"), "{shown}");
+    assert!(!shown.contains(secret), "{shown}");
+    assert!(
+        shown.contains("[secret HOOKFLOW_CONFIG_SECRET_TEST]"),
+        "{shown}"
+    );
+
+    let ok = format!(
+        r#"
+        [alerters.ops]
+        kind = "webhook"
+        url = "{{{{ secret.HOOKFLOW_CONFIG_SECRET_TEST }}}}"
+
+        [steps.nightly_load]
+        on_failure = [{{ alert = "ops", message = "failed" }}]
+        "#
+    );
+    let config = Config::from_toml_str("hookflow.toml", &ok).unwrap();
+    assert!(!format!("{config:?}").contains(secret));
+}

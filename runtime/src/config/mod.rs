@@ -217,11 +217,12 @@ impl Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("file", &self.file)
-            .field("steps", &self.summary.steps)
-            .field("pipelines", &self.summary.pipelines)
-            .finish()
+        // Through the redaction pass, like everything that leaves hookflow.
+        let text = format!(
+            "Config {{ file: {:?}, steps: {:?}, pipelines: {:?} }}",
+            self.file, self.summary.steps, self.summary.pipelines
+        );
+        f.write_str(&crate::secret::redact(&text))
     }
 }
 

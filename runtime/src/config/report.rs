@@ -159,21 +159,33 @@ fn line_of<'t>(text: &'t str, span: &Span) -> Option<(&'t str, Span)> {
     Some((line, from..to))
 }
 
-impl fmt::Display for ConfigError {
+/// Renders every problem; the text goes through the redaction pass, so a
+/// known secret value that a problem or a snippet would show never leaves.
+struct Rendered<'a>(&'a ConfigError);
+
+impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
+        let e = self.0;
+        let n = e.problems.len();
         writeln!(
             f,
             "{}: {} problem{} in the configuration; nothing was applied",
-            self.file,
+            e.file,
             n,
             if n == 1 { "" } else { "s" }
         )?;
-        for p in &self.problems {
+        for p in &e.problems {
             writeln!(f)?;
-            self.render(p, f)?;
+            e.render(p, f)?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = Rendered(self).to_string();
+        f.write_str(&crate::secret::redact(&text))
     }
 }
 
