@@ -122,16 +122,14 @@ fn a_config_error_and_the_config_never_show_a_secret_value() {
         "{shown}"
     );
 
-    let ok = format!(
-        r#"
+    let ok = r#"
         [alerters.ops]
         kind = "webhook"
-        url = "{{{{ secret.HOOKFLOW_CONFIG_SECRET_TEST }}}}"
+        url = "{{ secret.HOOKFLOW_CONFIG_SECRET_TEST }}"
 
         [steps.nightly_load]
-        on_failure = [{{ alert = "ops", message = "failed" }}]
-        "#
-    );
-    let config = Config::from_toml_str("hookflow.toml", &ok).unwrap();
+        on_failure = [{ alert = "ops", message = "failed" }]
+        "#;
+    let config = Config::from_toml_str("hookflow.toml", ok).unwrap();
     assert!(!format!("{config:?}").contains(secret));
 }
