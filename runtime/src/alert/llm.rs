@@ -400,7 +400,7 @@ fn prompt(ctx: &HookContext) -> String {
             error.push_str(&format!("- {} ({}): {}\n", s.name(), s.kind(), s.message()));
         }
     }
-    let tail = "\nHow do I fix it?";
+    let tail = "\n\nHow do I fix it?";
     let head = cap_bytes(&redacted(head), LlmSettings::PROMPT_LIMIT / 4);
     let room = LlmSettings::PROMPT_LIMIT - head.len() - tail.len();
     let error = cap_bytes(&redacted(error.trim_end()), room);
