@@ -196,7 +196,7 @@ impl LlmSettings {
     }
 
     /// The JSON body sent about the failure in `ctx`: the model, a system
-    /// message and the user message of [`prompt`].
+    /// message and the user message of [`prompt`](Self::prompt).
     pub fn request_body(&self, ctx: &HookContext) -> serde_json::Value {
         let s = &self.inner;
         let mut body = serde_json::json!({
