@@ -311,7 +311,7 @@ async fn the_model_gets_the_hook_bound_less_the_time_kept_for_the_alert() {
     let recorder = RecordingAlerter::new();
     let started = Instant::now();
     let report = Run::new()
-        .hook_timeout(Duration::from_secs(2))
+        .hook_timeout(Duration::from_secs(4))
         .resource(DefaultAlerter::new(recorder.clone()))
         .resource(settings(&llm).timeout(Duration::from_secs(60)))
         .execute_async(nightly())
