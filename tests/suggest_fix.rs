@@ -316,15 +316,15 @@ async fn the_model_gets_the_hook_bound_less_the_time_kept_for_the_alert() {
         .resource(settings(&llm).timeout(Duration::from_secs(60)))
         .execute_async(nightly())
         .await;
+    let took = started.elapsed();
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
+        took >= Duration::from_secs(3) && took < Duration::from_secs(4),
+        "{took:?}"
     );
     let why = failed_with(&outcome_of(&report));
     assert_eq!(
         why,
-        "no suggested fix: llm: no answer within 1s 500ms; the plain failure alert was posted"
+        "no suggested fix: llm: no answer within 3s; the plain failure alert was posted"
     );
     assert_eq!(recorder.len(), 1);
 }
