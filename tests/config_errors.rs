@@ -325,7 +325,7 @@ fn alert_entries_and_alerters_are_checked_at_load() {
         "[steps.load]\n\
          on_failure = [{ alert = \"opz\" }, { alert = \"ops\", message = \"{{ hook.stpe_name }} failed\" }]\n\
          on_success = [{ suggest_fix = \"ops\" }]\n\
-         on_crash = [{ suggest_fix = \"ops\" }, { alert = \"ops\", colour = \"red\" }]\n\
+         on_crash = [{ suggest_fix = \"ops\", model = \"gpt\" }, { alert = \"ops\", colour = \"red\" }]\n\
          [alerters.ops]\n\
          kind = \"webhook\"\n\
          url = \"http://127.0.0.1:9/hook\"\n\
@@ -350,11 +350,7 @@ fn alert_entries_and_alerters_are_checked_at_load() {
         got[2].1,
         "`suggest_fix` on `on_success`: there is no failure to fix"
     );
-    assert_eq!(got[3].0, 4);
-    assert_eq!(
-        got[3].1,
-        "`{ suggest_fix = .. }` entries are not supported by this build of hookflow"
-    );
+    assert_eq!((got[3].0, got[3].1), (4, "unknown key `model`"));
     assert_eq!((got[4].0, got[4].1), (4, "unknown key `colour`"));
     assert_eq!((got[5].0, got[5].1), (8, "alerter `chat` has no `kind`"));
     assert_eq!(got[6].0, 9);

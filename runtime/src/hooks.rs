@@ -1,4 +1,5 @@
-//! Built-in hooks: [`log()`], [`alert_on_failure()`], [`alert_on_success()`].
+//! Built-in hooks: [`log()`], [`alert_on_failure()`], [`alert_on_success()`],
+//! and with the `alerts` feature `suggest_fix()`.
 //!
 //! Each is a call that builds a hook, usable wherever a hook is:
 //!
@@ -341,3 +342,324 @@ static ALERT_ON_SUCCESS: NamedHook = NamedHook::__new(
     true,
     make_alert_on_success,
 );
+
+// ----- suggest_fix -----------------------------------------------------------
+
+#[cfg(feature = "alerts")]
+#[allow(unused_imports)] // used by the configuration loader
+pub(crate) use fix::suggest_fix_hook;
+#[cfg(feature = "alerts")]
+pub use fix::{suggest_fix, suggest_fix_with, SuggestFixHook};
+
+#[cfg(feature = "alerts")]
+mod fix {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{BuiltinShape, NO_ALERTER};
+    use crate::alert::{default_message, Alert, Alerter, DefaultAlerter, LlmEnvError, LlmSettings};
+    use crate::context::HookContext;
+    use crate::hook::{ErasedHook, HookCall};
+    use crate::secret::redacted;
+    use crate::signature::{ErrorHook, StepErrorHook};
+
+    const NO_FAILURE: &str = "skipped: a suggest_fix hook, and there is no failure";
+    const NO_MODEL: &str = "skipped: no model to ask; set HOOKFLOW_LLM_MODEL (or OPENAI_MODEL)";
+
+    /// The most characters of the error repeated in a suggestion's first
+    /// line (the model's answer follows it).
+    const HEADLINE_ERROR_CHARS: usize = 500;
+
+    struct FixSpec {
+        llm: Option<LlmSettings>,
+        via: Option<Arc<dyn Alerter>>,
+    }
+
+    /// A hook that asks a model for a fix of the failure and posts the
+    /// answer through an alerter; made by [`suggest_fix()`] and
+    /// [`suggest_fix_with()`].
+    ///
+    /// When it fires after a failure (attach it to `on_failure`,
+    /// `on_retry` or `on_crash`) it sends the failure to the
+    /// chat-completions server of its [`LlmSettings`] (see
+    /// [`LlmSettings::prompt`] for what is sent), then posts an alert that
+    /// names the step and the error and carries the model's answer, through
+    /// the alerter given to [`via`](Self::via) or the run's
+    /// [`DefaultAlerter`]. The alerter keeps the text within its platform's
+    /// limits.
+    ///
+    /// When the model gives no answer (an unreachable server, an HTTP
+    /// error after the retries, an error object, `content: null`, an answer
+    /// that is not JSON, or no answer in time) the plain failure alert of
+    /// [`alert_on_failure`](super::alert_on_failure) is posted instead,
+    /// with a line saying why there is no suggestion, and the hook is
+    /// recorded as failed with that reason. The step's outcome never
+    /// changes.
+    ///
+    /// Time: the whole hook runs within the run's hook time bound
+    /// ([`Run::hook_timeout`](crate::Run::hook_timeout), 10 s by default).
+    /// The model gets that bound less a quarter of it (at most 10 s), which
+    /// is kept for posting the alert. A local model that needs a minute
+    /// needs a run with `hook_timeout(Duration::from_secs(90))`.
+    #[derive(Clone)]
+    pub struct SuggestFixHook {
+        spec: Arc<FixSpec>,
+    }
+
+    impl std::fmt::Debug for SuggestFixHook {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("SuggestFixHook")
+                .field("llm", &self.spec.llm)
+                .field("via", &self.spec.via.as_ref().map(|_| ".."))
+                .finish()
+        }
+    }
+
+    /// A hook that asks a model for a fix and posts it through the run's
+    /// [`DefaultAlerter`] (see [`SuggestFixHook`]).
+    ///
+    /// The model is the run's [`LlmSettings`] resource, if it has one
+    /// (`Run::new().resource(LlmSettings::new(..))`: a test server, a local
+    /// model per environment). Otherwise the settings are read from the
+    /// environment each time it fires (see [`LlmSettings::from_env`]): `OPENAI_BASE_URL` (default
+    /// `https://api.openai.com/v1`), `OPENAI_API_KEY` (optional; without it
+    /// no `Authorization` header is sent) and `HOOKFLOW_LLM_MODEL`, falling
+    /// back to `OPENAI_MODEL`. With no model set it asks nothing: it logs a
+    /// warning that names the variable to set and is recorded as skipped.
+    ///
+    /// ```no_run
+    /// use hookflow::alert::{DefaultAlerter, SlackAlerter};
+    /// use hookflow::secret::Secret;
+    /// use hookflow::{hooks, pipeline, step, Run};
+    ///
+    /// #[step(on_failure = hooks::suggest_fix())]
+    /// async fn load() -> anyhow::Result<()> {
+    ///     anyhow::bail!("relation \"events\" does not exist")
+    /// }
+    ///
+    /// #[pipeline]
+    /// async fn nightly() -> anyhow::Result<()> {
+    ///     load().await?;
+    ///     Ok(())
+    /// }
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let slack = SlackAlerter::new(Secret::from_env("SLACK_WEBHOOK_URL")?)?;
+    /// Run::new()
+    ///     .resource(DefaultAlerter::new(slack))
+    ///     .execute_async(nightly())
+    ///     .await;
+    /// # Ok(()) }
+    /// ```
+    pub fn suggest_fix() -> SuggestFixHook {
+        SuggestFixHook {
+            spec: Arc::new(FixSpec {
+                llm: None,
+                via: None,
+            }),
+        }
+    }
+
+    /// [`suggest_fix()`] with its settings given here instead of read from
+    /// the environment.
+    ///
+    /// ```
+    /// use hookflow::alert::{LlmSettings, RecordingAlerter};
+    /// use hookflow::{hooks, step};
+    ///
+    /// let llm = LlmSettings::new("http://127.0.0.1:8080/v1", "qwen2.5-coder");
+    /// let hook = hooks::suggest_fix_with(llm).via(RecordingAlerter::new());
+    /// # let _ = hook;
+    /// ```
+    pub fn suggest_fix_with(settings: LlmSettings) -> SuggestFixHook {
+        SuggestFixHook {
+            spec: Arc::new(FixSpec {
+                llm: Some(settings),
+                via: None,
+            }),
+        }
+    }
+
+    impl SuggestFixHook {
+        /// Posts through `alerter` instead of the run's [`DefaultAlerter`].
+        pub fn via(self, alerter: impl Alerter) -> Self {
+            SuggestFixHook {
+                spec: Arc::new(FixSpec {
+                    llm: self.spec.llm.clone(),
+                    via: Some(Arc::new(alerter)),
+                }),
+            }
+        }
+
+        /// Asks the model of `settings` instead of the one the environment
+        /// names.
+        pub fn settings(self, settings: LlmSettings) -> Self {
+            SuggestFixHook {
+                spec: Arc::new(FixSpec {
+                    llm: Some(settings),
+                    via: self.spec.via.clone(),
+                }),
+            }
+        }
+
+        fn erase(self, name: &'static str) -> ErasedHook {
+            let spec = self.spec;
+            ErasedHook::new(name, true, move |ctx| call(&spec, name, ctx))
+        }
+    }
+
+    /// What a configuration entry `{ suggest_fix = "NAME" }` becomes: a
+    /// hook posting through `alerter`, with the settings of the
+    /// environment. `name` is what hook outcome records show.
+    #[allow(dead_code)] // called by the configuration loader
+    pub(crate) fn suggest_fix_hook(name: &'static str, alerter: Arc<dyn Alerter>) -> ErasedHook {
+        let spec = Arc::new(FixSpec {
+            llm: None,
+            via: Some(alerter),
+        });
+        ErasedHook::new(name, true, move |ctx| call(&spec, name, ctx))
+    }
+
+    /// The model's share of the hook's time bound `bound`: the rest (a
+    /// quarter, at most 10 s) is kept for posting the alert.
+    fn model_budget(bound: Duration) -> Duration {
+        bound - (bound / 4).min(Duration::from_secs(10))
+    }
+
+    fn call<'a>(spec: &Arc<FixSpec>, name: &'static str, ctx: &'a HookContext) -> HookCall<'a> {
+        if ctx.error().is_none() || ctx.is_success() {
+            return HookCall::Skipped(NO_FAILURE);
+        }
+        let alerter = match &spec.via {
+            Some(a) => a.clone(),
+            None => match ctx.resource::<DefaultAlerter>() {
+                Some(d) => d.alerter().clone(),
+                None => {
+                    tracing::warn!(
+                        target: "hookflow",
+                        hook = name,
+                        step = ctx.step_name(),
+                        pipeline = ctx.pipeline_name(),
+                        "no fix suggested: no alerter; give the run a `hookflow::alert::DefaultAlerter` resource"
+                    );
+                    return HookCall::Skipped(NO_ALERTER);
+                }
+            },
+        };
+        let llm = match spec.llm.as_ref().or_else(|| ctx.resource::<LlmSettings>()) {
+            Some(s) => s.clone(),
+            None => match LlmSettings::from_env() {
+                Ok(s) => s,
+                Err(LlmEnvError::NoModel) => {
+                    tracing::warn!(
+                        target: "hookflow",
+                        hook = name,
+                        step = ctx.step_name(),
+                        pipeline = ctx.pipeline_name(),
+                        "no fix suggested: no model to ask; set HOOKFLOW_LLM_MODEL (or OPENAI_MODEL) to the model's name"
+                    );
+                    return HookCall::Skipped(NO_MODEL);
+                }
+                Err(e) => return HookCall::Ready(Err(e.to_string())),
+            },
+        };
+        // Called where the hook fires, with its step's frame current.
+        let bound = crate::frame::with_current(|f| {
+            crate::call::hook_bound(f.and_then(crate::frame::Frame::run))
+        });
+        let budget = model_budget(bound);
+        HookCall::Pending(Box::pin(async move {
+            match llm.suggest_within(ctx, Some(budget)).await {
+                Ok(answer) => {
+                    let alert = Alert::new(suggestion_message(ctx, &answer), ctx);
+                    alerter
+                        .deliver(&alert)
+                        .await
+                        .map_err(|e| redacted(format!("the suggested fix was not posted: {e}")))
+                }
+                Err(why) => {
+                    let message = format!("{}\n(no suggested fix: {why})", default_message(ctx));
+                    let alert = Alert::new(redacted(message), ctx);
+                    Err(redacted(match alerter.deliver(&alert).await {
+                        Ok(()) => {
+                            format!("no suggested fix: {why}; the plain failure alert was posted")
+                        }
+                        Err(e) => format!(
+                            "no suggested fix: {why}; the plain failure alert was not posted either: {e}"
+                        ),
+                    }))
+                }
+            }
+        }))
+    }
+
+    /// `Suggested fix for step `load` (pipeline `nightly`), which failed
+    /// (error): disk full`, then the answer; redacted.
+    fn suggestion_message(ctx: &HookContext, answer: &str) -> String {
+        let mut out = match ctx.step_name() {
+            Some(step) => format!("Suggested fix for step `{step}`"),
+            None => format!(
+                "Suggested fix for pipeline `{}`",
+                ctx.pipeline_name().unwrap_or("?")
+            ),
+        };
+        if let (Some(_), Some(p)) = (ctx.step_name(), ctx.pipeline_name()) {
+            out.push_str(&format!(" (pipeline `{p}`)"));
+        }
+        if let Some(e) = ctx.error() {
+            let message = crate::alert::limits::fit(
+                e.message(),
+                HEADLINE_ERROR_CHARS,
+                crate::alert::limits::plain,
+            );
+            if ctx.status().is_terminal() {
+                out.push_str(&format!(
+                    ", which {} ({}): {message}",
+                    ctx.status(),
+                    e.kind()
+                ));
+            } else {
+                out.push_str(&format!(
+                    ", whose attempt {} of {} failed ({}): {message}",
+                    ctx.attempt(),
+                    ctx.max_attempts(),
+                    e.kind()
+                ));
+            }
+        }
+        out.push_str("\n\n");
+        out.push_str(answer);
+        redacted(out)
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<Ev> ErrorHook<Ev, BuiltinShape> for SuggestFixHook {
+        fn __erase(self, name: &'static str) -> ErasedHook {
+            self.erase(name)
+        }
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<Ev, E> StepErrorHook<Ev, E, BuiltinShape> for SuggestFixHook {
+        fn __erase(self, name: &'static str) -> ErasedHook {
+            self.erase(name)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_model_leaves_time_for_the_alert() {
+            assert_eq!(
+                model_budget(Duration::from_secs(10)),
+                Duration::from_millis(7500)
+            );
+            assert_eq!(
+                model_budget(Duration::from_secs(120)),
+                Duration::from_secs(110)
+            );
+        }
+    }
+}

@@ -102,6 +102,11 @@ impl HttpOptions {
     pub fn max_retries(&self) -> usize {
         self.retries
     }
+
+    /// The time bound of one request.
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout
+    }
 }
 
 /// One failed attempt.
@@ -111,12 +116,42 @@ struct Failure {
     retry_after: Option<Duration>,
 }
 
+/// Where a poster sends: a URL that is a credential (a webhook), or one
+/// that is not (a model server's endpoint).
+pub(crate) enum Target {
+    /// Never shown.
+    Secret(Secret),
+    /// May be shown.
+    Plain(String),
+}
+
+impl Target {
+    fn as_str(&self) -> &str {
+        match self {
+            Target::Secret(s) => s.expose(),
+            Target::Plain(u) => u,
+        }
+    }
+}
+
+/// What a poster keeps of a successful answer, and which failures it
+/// retries beyond 429 and 5xx.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Exchange {
+    /// The most bytes of a successful answer's body kept (0: none read).
+    pub(crate) answer_limit: usize,
+    /// `false`: a request that ran past its time bound is final (a model
+    /// that is slow once is slow again, and each try costs).
+    pub(crate) no_timeout_retry: bool,
+}
+
 struct Inner {
     platform: &'static str,
     client: reqwest::Client,
-    url: Secret,
+    url: Target,
     headers: Vec<(HeaderName, HeaderValue)>,
     options: HttpOptions,
+    exchange: Exchange,
 }
 
 /// Posts JSON bodies to one URL.
@@ -133,9 +168,26 @@ impl Poster {
         headers: Vec<(String, Secret)>,
         options: HttpOptions,
     ) -> Result<Poster, AlertError> {
+        Self::with_exchange(
+            platform,
+            Target::Secret(url),
+            headers,
+            options,
+            Exchange::default(),
+        )
+    }
+
+    /// A poster for `url` that keeps what [`Exchange`] says of the answers.
+    pub(crate) fn with_exchange(
+        platform: &'static str,
+        url: Target,
+        headers: Vec<(String, Secret)>,
+        options: HttpOptions,
+        exchange: Exchange,
+    ) -> Result<Poster, AlertError> {
         let config =
             |m: String| AlertError::new(AlertErrorKind::Config, format!("{platform}: {m}"));
-        match reqwest::Url::parse(url.expose()) {
+        match reqwest::Url::parse(url.as_str()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
             Ok(u) => {
                 return Err(config(format!(
@@ -167,12 +219,24 @@ impl Poster {
                 url,
                 headers: parsed,
                 options,
+                exchange,
             }),
         })
     }
 
     /// Posts `body`, with retries; runs on the delivery thread.
     pub(crate) async fn post(&self, body: Vec<u8>) -> Result<(), AlertError> {
+        self.exchange(body, None).await.map(drop)
+    }
+
+    /// Posts `body`, with retries, and gives the successful answer's body
+    /// (at most [`Exchange::answer_limit`] bytes); runs on the delivery
+    /// thread. `within` bounds the whole exchange, retries included.
+    pub(crate) async fn exchange(
+        &self,
+        body: Vec<u8>,
+        within: Option<Duration>,
+    ) -> Result<Vec<u8>, AlertError> {
         let inner = self.inner.clone();
         let Some(handle) = delivery_runtime() else {
             return Err(AlertError::new(
@@ -180,13 +244,28 @@ impl Poster {
                 format!("{}: no thread to deliver on", inner.platform),
             ));
         };
-        let task = AbortOnDrop(handle.spawn(async move { inner.post_with_retries(body).await }));
+        let task = AbortOnDrop(handle.spawn(async move {
+            let Some(bound) = within else {
+                return inner.post_with_retries(body).await;
+            };
+            match tokio::time::timeout(bound, inner.post_with_retries(body)).await {
+                Ok(result) => result,
+                Err(_) => Err(AlertError::new(
+                    AlertErrorKind::Timeout,
+                    format!(
+                        "{}: no answer within {}",
+                        inner.platform,
+                        humantime::format_duration(bound)
+                    ),
+                )),
+            }
+        }));
         task.await
     }
 }
 
 impl Inner {
-    async fn post_with_retries(&self, body: Vec<u8>) -> Result<(), AlertError> {
+    async fn post_with_retries(&self, body: Vec<u8>) -> Result<Vec<u8>, AlertError> {
         let body: Arc<[u8]> = body.into();
         let attempts = AtomicU32::new(0);
         let o = &self.options;
@@ -220,10 +299,10 @@ impl Inner {
         })
     }
 
-    async fn attempt(&self, body: reqwest::Body) -> Result<(), Failure> {
+    async fn attempt(&self, body: reqwest::Body) -> Result<Vec<u8>, Failure> {
         let mut request = self
             .client
-            .post(self.url.expose())
+            .post(self.url.as_str())
             .header(CONTENT_TYPE, "application/json")
             .header(USER_AGENT, concat!("hookflow/", env!("CARGO_PKG_VERSION")));
         for (name, value) in &self.headers {
@@ -235,7 +314,7 @@ impl Inner {
         };
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            return self.answer(response).await;
         }
         let header_wait = response
             .headers()
@@ -263,6 +342,21 @@ impl Inner {
         })
     }
 
+    /// The body of a successful answer, up to the exchange's limit.
+    async fn answer(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+        let limit = self.exchange.answer_limit;
+        let mut buf = Vec::new();
+        while buf.len() < limit {
+            match response.chunk().await {
+                Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => return Err(self.transport_failure(e)),
+            }
+        }
+        buf.truncate(limit);
+        Ok(buf)
+    }
+
     fn transport_failure(&self, e: reqwest::Error) -> Failure {
         let e = e.without_url();
         let kind = if e.is_timeout() {
@@ -279,7 +373,11 @@ impl Inner {
         };
         Failure {
             error: AlertError::new(kind, format!("{}: {what}: {}", self.platform, describe(&e))),
-            retryable: e.is_timeout() || e.is_connect() || e.is_request(),
+            retryable: if e.is_timeout() {
+                !self.exchange.no_timeout_retry
+            } else {
+                e.is_connect() || e.is_request()
+            },
             retry_after: None,
         }
     }
@@ -347,7 +445,7 @@ fn delivery_runtime() -> Option<&'static tokio::runtime::Handle> {
 
 /// A delivery task, aborted when the hook stops waiting for it (its time
 /// bound passed).
-struct AbortOnDrop(tokio::task::JoinHandle<Result<(), AlertError>>);
+struct AbortOnDrop(tokio::task::JoinHandle<Result<Vec<u8>, AlertError>>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -356,7 +454,7 @@ impl Drop for AbortOnDrop {
 }
 
 impl Future for AbortOnDrop {
-    type Output = Result<(), AlertError>;
+    type Output = Result<Vec<u8>, AlertError>;
 
     fn poll(
         mut self: std::pin::Pin<&mut Self>,

@@ -62,6 +62,8 @@ mod discord;
 #[cfg(feature = "alerts")]
 mod http;
 #[cfg(feature = "alerts")]
+mod llm;
+#[cfg(feature = "alerts")]
 mod slack;
 #[cfg(feature = "alerts")]
 mod webhook;
@@ -73,6 +75,8 @@ pub use recording::{RecordedAlert, RecordingAlerter};
 pub use discord::DiscordAlerter;
 #[cfg(feature = "alerts")]
 pub use http::HttpOptions;
+#[cfg(feature = "alerts")]
+pub use llm::{LlmEnvError, LlmSettings, DEFAULT_BASE_URL};
 #[cfg(feature = "alerts")]
 pub use slack::SlackAlerter;
 #[cfg(feature = "alerts")]

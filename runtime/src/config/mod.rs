@@ -54,8 +54,11 @@
 //! names the step or pipeline, status, error and run id); its template and
 //! the alerter's `url` and `headers` (which may use `secret.NAME` only) are
 //! compiled and checked at load, and the secrets read from the environment
-//! then. HTTP alerters need the `alerts` feature; `{ suggest_fix = .. }`
-//! entries are refused by this build.
+//! then. An entry `{ suggest_fix = "NAME" }` (failure events only) asks a
+//! model for a fix and posts it through the alerter `NAME` (see
+//! `hookflow::hooks::suggest_fix`); the model's server, key and name come
+//! from the environment when it fires. HTTP alerters and `suggest_fix`
+//! need the `alerts` feature.
 //!
 //! # Names
 //!

@@ -433,6 +433,7 @@ fn hook_list(
             HookEntry::Alert { alerter, message } => {
                 alert_entry(alerter, message.as_ref(), alerters, out)
             }
+            HookEntry::SuggestFix { alerter } => suggest_fix_entry(alerter, alerters, out),
         };
         match resolved {
             Some(h) => hooks.push(h),
@@ -461,6 +462,19 @@ fn alert_entry(
         },
         None => None,
     };
+    let built = file_alerter(alerter, alerters, out)?;
+    let name = intern(format!("alert:{}", alerter.value));
+    Some((name, alert_hook(name, built, template)))
+}
+
+/// The file's alerter `NAME`, or a problem: unknown (with the closest
+/// names), or `None` for one whose own section had problems (already
+/// reported there).
+fn file_alerter(
+    alerter: &Sp<String>,
+    alerters: &Alerters,
+    out: &mut Problems,
+) -> Option<Arc<dyn Alerter>> {
     let found = alerters.0.iter().find(|(n, _)| *n == alerter.value);
     let Some((_, built)) = found else {
         let names: Vec<&str> = alerters.0.iter().map(|(n, _)| n.as_str()).collect();
@@ -479,9 +493,39 @@ fn alert_entry(
         return None;
     };
     // An alerter with problems of its own was reported at its section.
-    let built = built.clone()?;
-    let name = intern(format!("alert:{}", alerter.value));
-    Some((name, alert_hook(name, built, template)))
+    built.clone()
+}
+
+/// `{ suggest_fix = "NAME" }`: a hook asking the model that the
+/// environment names (`OPENAI_BASE_URL`, `OPENAI_API_KEY`,
+/// `HOOKFLOW_LLM_MODEL`) for a fix, posted through the file's alerter
+/// `NAME`. The environment is read when the hook fires: without a model
+/// the hook is recorded as skipped, it does not fail the load.
+#[cfg(feature = "alerts")]
+fn suggest_fix_entry(
+    alerter: &Sp<String>,
+    alerters: &Alerters,
+    out: &mut Problems,
+) -> Option<(&'static str, ErasedHook)> {
+    let built = file_alerter(alerter, alerters, out)?;
+    let name = intern(format!("suggest_fix:{}", alerter.value));
+    Some((name, crate::hooks::suggest_fix_hook(name, built)))
+}
+
+/// Without the `alerts` feature there is no HTTP client to ask a model.
+#[cfg(not(feature = "alerts"))]
+fn suggest_fix_entry(
+    alerter: &Sp<String>,
+    alerters: &Alerters,
+    out: &mut Problems,
+) -> Option<(&'static str, ErasedHook)> {
+    let _ = file_alerter(alerter, alerters, out);
+    out.at(
+        &alerter.span,
+        "`suggest_fix` needs hookflow's `alerts` feature, which this program was built without",
+    )
+    .set_help("enable the `alerts` feature of `hookflow`".to_owned());
+    None
 }
 
 const FORCE_LINK: &str =

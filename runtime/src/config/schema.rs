@@ -45,6 +45,8 @@ pub(crate) enum HookEntry {
         alerter: Sp<String>,
         message: Option<Sp<String>>,
     },
+    /// `{ suggest_fix = "NAME" }` (failure events only).
+    SuggestFix { alerter: Sp<String> },
 }
 
 /// `[steps.NAME]`.
@@ -421,6 +423,7 @@ fn hook_entry(event: Event, item: &Node, out: &mut Problems) -> Option<HookEntry
 }
 
 const ALERT_KEYS: &[&str] = &["alert", "message"];
+const SUGGEST_FIX_KEYS: &[&str] = &["suggest_fix"];
 
 /// `{ alert = "NAME", message = ".." }` or `{ suggest_fix = "NAME" }`.
 fn table_entry(
@@ -439,14 +442,22 @@ fn table_entry(
                 ),
             )
             .set_help("attach it to `on_failure`, `on_retry` or `on_crash`".to_owned());
-        } else {
-            out.at(
-                &fix.key_span,
-                "`{ suggest_fix = .. }` entries are not supported by this build of hookflow",
-            )
-            .set_help("name a registered hook, or use `{ alert = \"NAME\" }`".to_owned());
+            return None;
         }
-        return None;
+        let mut ok = true;
+        for e in entries {
+            if e.key != "suggest_fix" {
+                unknown_key(
+                    e,
+                    SUGGEST_FIX_KEYS.iter().copied(),
+                    "of a `suggest_fix` entry",
+                    out,
+                );
+                ok = false;
+            }
+        }
+        let alerter = string(fix, out)?;
+        return ok.then_some(HookEntry::SuggestFix { alerter });
     }
     let Some(alert) = entries.iter().find(|e| e.key == "alert") else {
         out.at(
