@@ -30,7 +30,7 @@ for l in sys.stdin:
         total=$(count "$bin" "$mode")
         per[$mode]=$(( (total - base) / N ))
     done
-    echo "## $label ($N calls each; instructions per call)"
+    echo "### $label ($N calls each; instructions per call)"
     printf '| variant | instructions | ratio |\n|---|---:|---:|\n'
     printf '| hand-written sync wrapper | %d | 1.00x |\n' "${per[hand]}"
     printf '| #[step] without hooks | %d | %s |\n' "${per[bare]}" "$(python3 -c "print(f'{${per[bare]}/${per[hand]}:.2f}x')")"

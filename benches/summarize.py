@@ -114,7 +114,7 @@ def overhead_tables(lines, verdicts):
         ratio = t["hookflow"][0] / hand
         lines.append("")
         if group.endswith("success"):
-            verdicts.append((f"{group.replace('_', ' ')}: hookflow ÷ hand-written", ratio, 1.5))
+            verdicts.append((f"{group.replace('_', ' ')}: hookflow ÷ hand-written", ratio, 1.3))
         else:
             verdicts.append((f"{group.replace('_', ' ')}: hookflow ÷ hand-written (not a spec target)", ratio, None))
 
@@ -210,7 +210,7 @@ def main():
         lines.append("```\n")
         for l in out:
             if "ratio hookflow / tracing" in l:
-                target = 1.2 if fname == "compile-time.txt" else None
+                target = 1.1 if fname == "compile-time.txt" else None
                 name = f"compile time, {label}: hookflow ÷ tracing::instrument"
                 verdicts.append((name + ("" if target else " (not the spec measure)"), float(l.split()[4].rstrip("x")), target))
     if not found:
