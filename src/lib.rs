@@ -163,11 +163,10 @@
 /// **Panics are not retried**: a panic is a bug, not a transient failure, so
 /// it ends the call `Crashed` at once.
 ///
-/// `timeout = "2s"` bounds each attempt of an `async fn` step (it needs a
-/// Tokio runtime with the time driver); a timed-out attempt fails with
-/// [`ErrorKind::Timeout`] and is retried like an error. Without a Tokio
-/// runtime with timers, the bound cannot be kept: the call fails at once
-/// with a clear [`ErrorKind::Error`], not retried.
+/// `timeout = "2s"` bounds each attempt of an `async fn` step, on any
+/// executor (hookflow keeps its own timer; under a paused Tokio clock it uses
+/// Tokio's, so tests advance it); a timed-out attempt fails with
+/// [`ErrorKind::Timeout`] and is retried like an error.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
