@@ -93,6 +93,6 @@ fn the_context_serialises_to_the_template_variables() {
     assert_eq!(v["duration_secs"], 1.5);
     assert_eq!(
         v["failed_steps"],
-        serde_json::json!([{"name": "load", "message": "disk full", "kind": "error"}])
+        serde_json::json!([{"step_name": "load", "error_message": "disk full", "error_kind": "error"}])
     );
 }

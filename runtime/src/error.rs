@@ -271,11 +271,17 @@ impl std::error::Error for StepError {
 }
 
 /// One failed step of a pipeline run: its name, error message and kind.
+///
+/// With the `serde` feature it serialises as the template variables of a
+/// `hook.failed_steps` item: `step_name`, `error_message`, `error_kind`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FailedStep {
+    #[cfg_attr(feature = "serde", serde(rename = "step_name"))]
     name: Cow<'static, str>,
+    #[cfg_attr(feature = "serde", serde(rename = "error_message"))]
     message: String,
+    #[cfg_attr(feature = "serde", serde(rename = "error_kind"))]
     kind: ErrorKind,
 }
 
