@@ -193,6 +193,8 @@ pub struct PipelineArgs {
     pub events: Events,
     pub steps: Option<Events>,
     pub returns: Option<ReturnsKey>,
+    /// `durable` or `durable = true`.
+    pub durable: Option<bool>,
 }
 
 /// The events in a fixed order, with the runtime's names for them.
