@@ -191,6 +191,19 @@ fn many() -> anyhow::Result<()> {
     Ok(())
 }
 
+#[step(on_failure = s_failure)]
+fn fetch() -> anyhow::Result<()> {
+    mark("fetch body");
+    hang()
+}
+
+/// Durable only by configuration.
+#[pipeline(on_failure = p_failure)]
+fn adhoc() -> anyhow::Result<()> {
+    fetch()?;
+    Ok(())
+}
+
 /// The entry point of the child processes (ignored in a normal run).
 #[test]
 #[ignore = "entry point of the child processes of the other tests"]
@@ -213,6 +226,17 @@ fn child_entry() {
             let _ = many();
             mark("child done");
             hang();
+        }
+        #[cfg(feature = "config")]
+        "durable_by_config" => {
+            let dir = PathBuf::from(std::env::var_os("HOOKFLOW_JOURNAL").unwrap());
+            let file = dir.with_file_name("hookflow.toml");
+            fs::write(&file, "[pipelines.adhoc]\ndurable = true\n").unwrap();
+            hookflow::config::load(&file).unwrap().install();
+            let _ = adhoc();
+        }
+        "plain" => {
+            let _ = adhoc();
         }
         "recover" => {
             let dir = PathBuf::from(std::env::var_os("HOOKFLOW_JOURNAL").unwrap());
@@ -278,7 +302,7 @@ impl Scene {
     fn wait_for(&self, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let needle = format!("mark={what}");
-        while !self.lines().iter().any(|l| *l == needle) {
+        while !self.lines().contains(&needle) {
             assert!(
                 Instant::now() < deadline,
                 "the child never reached `{what}`"
@@ -415,6 +439,70 @@ impl DeadRuns for FileJournal {
             .flat_map(|s| s.runs.iter().map(|r| r.run_id))
             .collect()
     }
+}
+
+#[cfg(feature = "config")]
+#[test]
+fn a_pipeline_made_durable_by_a_configuration_file_is_recovered() {
+    let scene = Scene::new("by-config");
+    let child = scene.spawn("durable_by_config");
+    scene.wait_for("fetch body");
+    kill(child);
+    let from = scene.lines().len();
+    let report = scene.recover();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    assert_eq!(report.runs[0].pipeline, "adhoc");
+    let calls = scene.calls(from);
+    assert_eq!(ids(&calls), ["s_failure@fetch", "p_failure@-"], "{calls:?}");
+    assert!(calls.iter().all(|c| c.get("kind") == "aborted"));
+}
+
+#[test]
+fn a_plain_pipeline_leaves_nothing_to_recover() {
+    // `adhoc` without the configuration: killed mid-step, nothing recorded.
+    let scene = Scene::new("plain");
+    let child = scene.spawn("plain");
+    scene.wait_for("fetch body");
+    kill(child);
+    assert!(!scene.dir.exists() || FileJournal::new(&scene.dir).list_dead_runs().is_empty());
+    assert!(scene.recover().runs.is_empty());
+}
+
+#[test]
+fn a_damaged_file_next_to_a_dead_run_is_reported_and_the_run_recovered() {
+    let scene = Scene::new("damaged");
+    let child = scene.spawn("kill_between");
+    scene.wait_for("between steps");
+    kill(child);
+    // Garbage, and a journal file from a newer version, beside the dead run.
+    fs::write(scene.dir.join("garbage.hfj"), b"not a journal at all").unwrap();
+    let mut newer = fs::read(
+        fs::read_dir(&scene.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "hfj") && !p.ends_with("garbage.hfj"))
+            .unwrap(),
+    )
+    .unwrap();
+    newer.truncate(20);
+    newer[16..20].copy_from_slice(&999u32.to_le_bytes());
+    fs::write(scene.dir.join("newer.hfj"), newer).unwrap();
+
+    let from = scene.lines().len();
+    let report = scene.recover();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    assert_eq!(
+        ids(&scene.calls(from)),
+        ["p_crash@-", "p_failure@-", "p_finish@-"]
+    );
+    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("garbage.hfj") && p.contains("not a hookflow journal")),
+        "{problems:?}"
+    );
+    assert_eq!(problems.len(), 2, "{problems:?}");
 }
 
 #[test]

@@ -388,7 +388,7 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
         "Failure" | "Retry" | "Crash" => Role::Error,
         _ => Role::Basic,
     };
-    let durable = args.durable.unwrap_or(false);
+    let durable = args.durable.is_some_and(|d| d.value);
     let durable_check = durable.then(|| {
         quote_spanned! {fn_ident.span()=>
             const _: () = ::core::assert!(

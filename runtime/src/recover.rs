@@ -140,7 +140,15 @@ fn recover_here(journal: &dyn Journal) -> Result<RecoveryReport, JournalError> {
         }
     }
     match journal.compact() {
-        Ok(c) => report.problems.extend(c.skipped),
+        Ok(c) => {
+            // The files the listing skipped are skipped again: once is enough.
+            let seen: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+            let new = c
+                .skipped
+                .into_iter()
+                .filter(|e| !seen.contains(&e.to_string()));
+            report.problems.extend(new.collect::<Vec<_>>());
+        }
         Err(e) => report.problems.push(e),
     }
     Ok(report)
