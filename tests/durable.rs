@@ -204,6 +204,37 @@ fn adhoc() -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn async_alert(ctx: &HookContext) {
+    note(ctx, "async_alert");
+    if scenario() == "async_kill_in_hook" && !ctx.recovered() {
+        mark("async hook hanging");
+        std::future::pending::<()>().await;
+    }
+    // Awaits a timer: the recovery's runtime drives it.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+#[step(on_failure = [async_alert, s_failure], on_finish = s_finish)]
+async fn stream_in(n: u32) -> anyhow::Result<()> {
+    mark("stream body");
+    if scenario() == "async_kill_in_step" {
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    anyhow::bail!("stream {n} broke")
+}
+
+#[pipeline(durable, on_failure = p_failure, on_finish = p_finish)]
+async fn streaming() -> anyhow::Result<()> {
+    let (a, b) = tokio::join!(stream_in(1), async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        Ok::<_, hookflow::StepError>(())
+    });
+    a?;
+    b?;
+    Ok(())
+}
+
 /// The entry point of the child processes (ignored in a normal run).
 #[test]
 #[ignore = "entry point of the child processes of the other tests"]
@@ -234,6 +265,15 @@ fn child_entry() {
             fs::write(&file, "[pipelines.adhoc]\ndurable = true\n").unwrap();
             hookflow::config::load(&file).unwrap().install();
             let _ = adhoc();
+        }
+        "async_kill_in_step" | "async_kill_in_hook" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = rt.block_on(streaming());
+            mark("child done");
         }
         "plain" => {
             let _ = adhoc();
@@ -503,6 +543,69 @@ fn a_damaged_file_next_to_a_dead_run_is_reported_and_the_run_recovered() {
         "{problems:?}"
     );
     assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
+#[test]
+fn an_async_step_killed_mid_body_ends_aborted() {
+    let scene = Scene::new("async-in-step");
+    let child = scene.spawn("async_kill_in_step");
+    scene.wait_for("stream body");
+    kill(child);
+    let from = scene.lines().len();
+    let report = scene.recover();
+    let calls = scene.calls(from);
+    assert_eq!(
+        ids(&calls),
+        [
+            "async_alert@stream_in",
+            "s_failure@stream_in",
+            "s_finish@stream_in",
+            "p_failure@-",
+            "p_finish@-"
+        ],
+        "{calls:?}"
+    );
+    assert!(calls
+        .iter()
+        .all(|c| c.get("kind") == "aborted" && c.get("recovered") == "true"));
+    assert_eq!(calls[3].get("failed"), "stream_in:aborted");
+    assert_eq!(report.runs[0].aborted_steps, ["stream_in"]);
+}
+
+#[test]
+fn an_async_hook_killed_mid_await_is_redelivered_once() {
+    let scene = Scene::new("async-in-hook");
+    let child = scene.spawn("async_kill_in_hook");
+    scene.wait_for("async hook hanging");
+    kill(child);
+    let live = scene.calls(0);
+    assert_eq!(ids(&live), ["async_alert@stream_in"]);
+    assert!(
+        live[0]
+            .get("key")
+            .contains("/stream_in#0/1/on_failure/async_alert"),
+        "{live:?}"
+    );
+    let from = scene.lines().len();
+    scene.recover();
+    let calls = scene.calls(from);
+    assert_eq!(
+        ids(&calls),
+        [
+            "async_alert@stream_in",
+            "s_failure@stream_in",
+            "s_finish@stream_in",
+            "p_failure@-",
+            "p_finish@-"
+        ],
+        "{calls:?}"
+    );
+    assert_eq!(calls[0].get("redelivered"), "true");
+    assert_eq!(calls[0].get("key"), live[0].get("key"));
+    // The step's own failure was recorded before its hooks: it stands.
+    assert_eq!(calls[1].get("kind"), "error");
+    assert_eq!(calls[1].get("status"), "failed");
+    assert_eq!(calls[3].get("failed"), "stream_in:error");
 }
 
 #[test]
