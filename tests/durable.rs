@@ -338,6 +338,14 @@ struct Scene {
     _serial: std::sync::MutexGuard<'static, ()>,
 }
 
+impl Drop for Scene {
+    fn drop(&mut self) {
+        if let Some(root) = self.log.parent() {
+            let _ = fs::remove_dir_all(root);
+        }
+    }
+}
+
 impl Scene {
     fn new(name: &str) -> Scene {
         let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
