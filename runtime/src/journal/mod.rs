@@ -114,6 +114,8 @@ mod error;
 mod file;
 mod location;
 mod plan;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 mod store;
 
@@ -122,6 +124,8 @@ pub use error::JournalError;
 pub use file::FileJournal;
 pub use location::{open_default, Location, ENV_VAR};
 pub use plan::{plan, Deliveries, DeliveryState, RunPlan, StepPlan};
+#[cfg(feature = "postgres")]
+pub use postgres::{PgJournal, SCHEMA_VERSION};
 pub use record::{
     DeliveryKey, ErrorInfo, FailedStepInfo, HookEnded, HookResult, HookStarted, Record, RunClosed,
     RunEnded, RunStarted, StepCall, StepClosed, StepEnded, StepStarted,
