@@ -39,8 +39,9 @@
 //! recoverer that dies in turn leaves a file that the next one continues,
 //! and a second recoverer, in this process or another, cannot claim the
 //! file while the first holds it, and afterwards finds its runs closed. A
-//! store shared by many machines fits the same trait with one segment per
-//! run, owned through a lease whose epoch fences a former owner's appends.
+//! store shared by many machines fits the same trait: `PgJournal`
+//! (feature `postgres`) keeps one segment per process in PostgreSQL, owned
+//! through a lease whose epoch fences a former owner's appends.
 //!
 //! # What recovery must do
 //!
