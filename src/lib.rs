@@ -485,6 +485,11 @@ pub use hookflow_runtime::journal;
 #[cfg(feature = "config")]
 pub use hookflow_runtime::template;
 pub use hookflow_runtime::{alert, hooks, secret};
+#[cfg(feature = "journal")]
+pub use hookflow_runtime::{
+    recover, recover_from, use_journal, when_unavailable, RecoveredRun, RecoveryReport,
+    WhenUnavailable,
+};
 
 /// The common names: `use hookflow::prelude::*;`.
 pub mod prelude {

@@ -119,6 +119,30 @@ impl FromMeta for Retries {
     }
 }
 
+/// `durable`, or `durable = true` / `false`.
+#[derive(Debug, Clone, Copy)]
+pub struct Durable {
+    pub value: bool,
+}
+
+impl FromMeta for Durable {
+    fn from_word() -> darling::Result<Self> {
+        Ok(Durable { value: true })
+    }
+
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match ungroup(expr) {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => Ok(Durable { value: b.value }),
+            _ => Err(Error::custom(
+                "`durable` is a flag: write `durable`, or `durable = true` / `durable = false`",
+            )
+            .with_span(expr)),
+        }
+    }
+}
+
 /// `name = "..."`.
 #[derive(Debug, Clone)]
 pub struct Name {
@@ -193,6 +217,8 @@ pub struct PipelineArgs {
     pub events: Events,
     pub steps: Option<Events>,
     pub returns: Option<ReturnsKey>,
+    /// `durable` or `durable = true`.
+    pub durable: Option<Durable>,
 }
 
 /// The events in a fixed order, with the runtime's names for them.

@@ -259,6 +259,8 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
     let typed_error = !model.opaque && matches!(model.returns, Returns::Result { .. });
     let out_ty = model.hook_output_type();
     let err_ty = model.hook_error_type();
+    let hooks_of = has_hooks(&args.events)
+        .then(|| quote!(hooks_of: ::core::option::Option::Some(__hookflow_hooks_any),));
     let hooks = if has_hooks(&args.events) {
         let set = hook_set(
             &args.events,
@@ -278,11 +280,17 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
             fn __hookflow_build_hooks() -> ::hookflow::__private::HookSet #set
             static __HOOKFLOW_HOOKS: ::hookflow::__private::HookCell<::hookflow::__private::HookSet> =
                 ::hookflow::__private::HookCell::new();
-            let __hookflow_hooks = __HOOKFLOW_HOOKS.get_or_build(
-                #name,
-                __hookflow_build_hooks,
-                ::hookflow::__private::HookSet::empty_set,
-            );
+            fn __hookflow_hooks_of() -> &'static ::hookflow::__private::HookSet {
+                __HOOKFLOW_HOOKS.get_or_build(
+                    #name,
+                    __hookflow_build_hooks,
+                    ::hookflow::__private::HookSet::empty_set,
+                )
+            }
+            fn __hookflow_hooks_any() -> &'static (dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync) {
+                __hookflow_hooks_of()
+            }
+            let __hookflow_hooks = __hookflow_hooks_of();
         }
     } else {
         quote!(let __hookflow_hooks = ::hookflow::__private::HookSet::none();)
@@ -349,6 +357,7 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
                 retry_delay: #delay,
                 timeout: #timeout,
                 hooks: #names,
+                #hooks_of
                 ..::hookflow::__private::StepMeta::DEFAULT
             };
             #hooks
@@ -379,6 +388,15 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
         "Failure" | "Retry" | "Crash" => Role::Error,
         _ => Role::Basic,
     };
+    let durable = args.durable.is_some_and(|d| d.value);
+    let durable_check = durable.then(|| {
+        quote_spanned! {fn_ident.span()=>
+            const _: () = ::core::assert!(
+                ::hookflow::__private::JOURNAL_FEATURE,
+                "`#[pipeline(durable)]` needs hookflow's `journal` feature: add `features = [\"journal\"]` to hookflow in Cargo.toml"
+            );
+        }
+    });
     let steps = args.steps.clone().unwrap_or_default();
     let own_names = names_table(&args.events);
     let step_names = names_table(&steps);
@@ -409,18 +427,27 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
                 is_async: #is_async,
                 hooks: #own_names,
                 step_defaults: #step_names,
+                durable: #durable,
+                hooks_of: ::core::option::Option::Some(__hookflow_hooks_any),
                 ..::hookflow::__private::PipelineMeta::DEFAULT
             };
+            #durable_check
             fn __hookflow_build_hooks() -> ::hookflow::__private::PipelineHooks {
                 ::hookflow::__private::PipelineHooks::new(#own_set, #steps_set)
             }
             static __HOOKFLOW_HOOKS: ::hookflow::__private::HookCell<::hookflow::__private::PipelineHooks> =
                 ::hookflow::__private::HookCell::new();
-            let __hookflow_hooks = __HOOKFLOW_HOOKS.get_or_build(
-                #name,
-                __hookflow_build_hooks,
-                ::hookflow::__private::PipelineHooks::none,
-            );
+            fn __hookflow_hooks_of() -> &'static ::hookflow::__private::PipelineHooks {
+                __HOOKFLOW_HOOKS.get_or_build(
+                    #name,
+                    __hookflow_build_hooks,
+                    ::hookflow::__private::PipelineHooks::none,
+                )
+            }
+            fn __hookflow_hooks_any() -> &'static (dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync) {
+                __hookflow_hooks_of()
+            }
+            let __hookflow_hooks = __hookflow_hooks_of();
             #call
         }
     }

@@ -13,14 +13,14 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::context::HookContext;
+use crate::context::{enter_delivery, Delivery, HookContext};
 use crate::error::panic_message;
 use crate::event::Event;
 use crate::frame::{enter, enter_hook, Frame, RunRef, Scope};
 use crate::hook::{ErasedHook, HookCall, HookFuture};
 use crate::named::NamedHook;
 use crate::outcome::HookStatus;
-use crate::record;
+use crate::record::{self, Starting};
 use crate::run_state::RunShared;
 use crate::timer::{self, Timer};
 
@@ -81,7 +81,13 @@ fn invoke<'a>(hook: &ErasedHook, ctx: &'a HookContext) -> std::thread::Result<Ho
 /// should have detached) is reported, not called.
 #[inline(always)]
 pub(crate) fn call_sync(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
+    let starting = record::hook_starting(frame, hook, event);
+    if let Starting::Skip = starting {
+        return;
+    }
+    let delivery = starting.enter();
     let call = invoke(hook, ctx);
+    drop(delivery);
     if let Ok(HookCall::Ready(Ok(()))) = call {
         // Nothing in it to drop.
         std::mem::forget(call);
@@ -117,6 +123,8 @@ pub(crate) struct Awaiting {
     bound: Duration,
     timer: Option<Timer>,
     started: Instant,
+    /// The call's delivery in a durable run, set for each poll.
+    delivery: Option<Box<Delivery>>,
 }
 
 /// What starting a hook from async code gave.
@@ -140,8 +148,13 @@ pub(crate) unsafe fn start_async(
     ctx: &HookContext,
     frame: &Frame,
 ) -> Started {
+    let starting = record::hook_starting(frame, hook, event);
+    if let Starting::Skip = starting {
+        return Started::Done;
+    }
     let call = {
         let _entered = enter(frame);
+        let _delivery = starting.enter();
         invoke(hook, ctx)
     };
     if let Ok(HookCall::Ready(Ok(()))) = call {
@@ -164,6 +177,7 @@ pub(crate) unsafe fn start_async(
                 bound: hook_bound(frame.run()),
                 timer: None,
                 started: Instant::now(),
+                delivery: starting.into_delivery(),
             })
         }
     }
@@ -182,6 +196,8 @@ pub(crate) fn poll_awaiting(
         let _entered = enter(frame);
         let _span = frame.span.enter();
         let _hook = enter_hook();
+        // SAFETY: the delivery lives in `a`, which outlives the guard.
+        let _delivery = a.delivery.as_deref().map(|d| unsafe { enter_delivery(d) });
         let fut = &mut a.fut;
         catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)))
     };
@@ -225,7 +241,12 @@ pub(crate) fn interrupted(a: Awaiting, ctx: &HookContext, frame: &Frame) {
 
 /// Calls a hook from async code, awaiting an async hook within its bound
 /// (the hook thread's way of walking a detached plan).
-async fn call_async(hook: &'static ErasedHook, event: Event, ctx: &HookContext, frame: &Frame) {
+pub(crate) async fn call_async(
+    hook: &'static ErasedHook,
+    event: Event,
+    ctx: &HookContext,
+    frame: &Frame,
+) {
     // SAFETY: `ctx` outlives the `Awaiting`, which is dropped in this
     // function.
     if let Started::Pending(mut a) = unsafe { start_async(hook, event, ctx, frame) } {
@@ -246,6 +267,7 @@ impl Job {
         for &(event, hook) in &self.plan {
             call_async(hook, event, &self.ctx, &self.frame).await;
         }
+        record::closed(&self.frame, true);
     }
 }
 
@@ -303,11 +325,18 @@ pub(crate) fn detach(plan: Vec<(Event, &'static ErasedHook)>, ctx: &HookContext,
         return;
     }
     InFlight::start();
-    let job = Job {
+    #[allow(unused_mut)]
+    let mut job = Job {
         plan,
         ctx: ctx.detach(),
         frame: frame.task_of(),
     };
+    // A durable call's log goes with the rest of its hooks, which close it.
+    #[cfg(feature = "journal")]
+    if let Some(log) = &frame.log {
+        log.hand_off();
+        job.frame.log = Some(log.clone());
+    }
     let job = match runner() {
         Some(tx) => match tx.send(job) {
             Ok(()) => return,

@@ -74,6 +74,52 @@ pub struct HookContext {
     pub(crate) finished: Option<Stamp>,
     pub(crate) output: Output,
     pub(crate) failed_steps: Option<Arc<[FailedStep]>>,
+    /// A delivery set by hand ([`HookContextBuilder::delivery`]); the
+    /// runtime's deliveries are in a thread-local (see [`Delivery`]).
+    pub(crate) delivery: Option<Box<Delivery>>,
+}
+
+/// One hook call of a durable run, as its hook sees it: set on the thread
+/// that calls (or polls) the hook for the length of the call (or poll), as
+/// the current frame is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Delivery {
+    pub(crate) key: String,
+    pub(crate) redelivered: bool,
+    pub(crate) recovered: bool,
+}
+
+thread_local! {
+    static DELIVERY: std::cell::Cell<*const Delivery> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Makes `delivery` the one hooks on this thread see until the guard drops.
+pub(crate) struct DeliveryGuard {
+    prev: *const Delivery,
+}
+
+/// # Safety
+///
+/// `delivery` must outlive the returned guard.
+pub(crate) unsafe fn enter_delivery(delivery: &Delivery) -> DeliveryGuard {
+    DeliveryGuard {
+        prev: DELIVERY.with(|d| d.replace(delivery)),
+    }
+}
+
+impl Drop for DeliveryGuard {
+    fn drop(&mut self) {
+        DELIVERY.with(|d| d.set(self.prev));
+    }
+}
+
+fn with_delivery<T>(ctx: &HookContext, f: impl FnOnce(&Delivery) -> T) -> Option<T> {
+    if let Some(d) = &ctx.delivery {
+        return Some(f(d));
+    }
+    let ptr = DELIVERY.with(|d| d.get());
+    // SAFETY: set by `enter_delivery`, whose guard does not outlive it.
+    unsafe { ptr.as_ref() }.map(f)
 }
 
 /// The data that stays the same for a whole step call or run, as a context
@@ -166,6 +212,7 @@ impl HookContext {
             finished: None,
             output: Output::None,
             failed_steps: None,
+            delivery: None,
         }
     }
 
@@ -186,6 +233,7 @@ impl HookContext {
             finished: None,
             output: Output::None,
             failed_steps: None,
+            delivery: None,
         }
     }
 
@@ -351,6 +399,32 @@ impl HookContext {
         self.view().span()
     }
 
+    /// `true` in a hook that [`recover()`](crate::recover) fires for a run
+    /// whose process died (durable pipelines, feature `journal`).
+    pub fn recovered(&self) -> bool {
+        with_delivery(self, |d| d.recovered).unwrap_or(false)
+    }
+
+    /// `true` when this hook call was started before and its process died
+    /// before it returned: the call is made again, once. A receiver that
+    /// must not act twice drops it by its [`delivery_key`](Self::delivery_key).
+    pub fn redelivered(&self) -> bool {
+        with_delivery(self, |d| d.redelivered).unwrap_or(false)
+    }
+
+    /// The stable key of this hook call in a durable run:
+    /// `<run id>/<step call>:<step>/<attempt>/<event>/<hook>` (the step
+    /// part is `-` in a pipeline's own hooks), the same when a call is
+    /// redelivered after a crash, different for every other call. `None`
+    /// outside durable runs.
+    ///
+    /// Read it while the hook runs, on the thread that calls it (for an
+    /// async hook, in the hook's future): it belongs to the call, not to
+    /// the context, which the hooks of one event share.
+    pub fn delivery_key(&self) -> Option<String> {
+        with_delivery(self, |d| d.key.clone())
+    }
+
     /// A copy that owns everything but the output (which is dropped): for
     /// hooks that must outlive the step's stack frame.
     pub(crate) fn detach(&self) -> HookContext {
@@ -362,6 +436,7 @@ impl HookContext {
             finished: self.finished,
             output: Output::None,
             failed_steps: self.failed_steps.clone(),
+            delivery: self.delivery.clone(),
         }
     }
 }
@@ -489,6 +564,17 @@ impl HookContextBuilder {
         self
     }
 
+    /// The call's delivery, as a durable run gives it: its key, whether it
+    /// is a redelivery, whether [`recover()`](crate::recover) fires it.
+    pub fn delivery(mut self, key: impl Into<String>, redelivered: bool, recovered: bool) -> Self {
+        self.ctx.delivery = Some(Box::new(Delivery {
+            key: key.into(),
+            redelivered,
+            recovered,
+        }));
+        self
+    }
+
     /// The context.
     pub fn build(mut self) -> HookContext {
         let owned = self.owned();
@@ -508,10 +594,11 @@ mod ser {
     /// Serialises to the template variables `hook.*`: `step_name`,
     /// `pipeline`, `run_id`, `status`, `is_success`, `error_message`,
     /// `error_kind`, `attempt`, `max_attempts`, `started_at`, `completed_at`
-    /// (RFC 3339), `duration_secs`, `failed_steps`.
+    /// (RFC 3339), `duration_secs`, `failed_steps`, `recovered`,
+    /// `redelivered`, `delivery_key`.
     impl Serialize for HookContext {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut st = s.serialize_struct("HookContext", 13)?;
+            let mut st = s.serialize_struct("HookContext", 16)?;
             st.serialize_field("step_name", &self.step_name())?;
             st.serialize_field("pipeline", &self.pipeline_name())?;
             st.serialize_field("run_id", &self.run_id().map(|id| id.to_string()))?;
@@ -526,6 +613,9 @@ mod ser {
             st.serialize_field("duration_secs", &self.duration().as_secs_f64())?;
             let failed: &[FailedStep] = self.failed_steps();
             st.serialize_field("failed_steps", failed)?;
+            st.serialize_field("recovered", &self.recovered())?;
+            st.serialize_field("redelivered", &self.redelivered())?;
+            st.serialize_field("delivery_key", &self.delivery_key())?;
             st.end()
         }
     }

@@ -230,8 +230,12 @@ impl Core {
     fn fired(&mut self, phase: Phase) {
         self.firing = None;
         match phase {
-            Phase::Start => self.state = State::Build,
+            Phase::Start => match self.unit().start_error() {
+                None => self.state = State::Build,
+                Some(end) => self.attempt_ended(end, None),
+            },
             Phase::Retry => {
+                record::retry_fired(&self.unit().frame);
                 let delay = self.unit().retry_delay();
                 if delay.is_zero() {
                     self.attempt += 1;
@@ -332,6 +336,9 @@ impl Core {
 
     /// The call's error, once done (`Ok` on success).
     pub(crate) fn result(&mut self) -> Result<(), StepError> {
+        if let Some(unit) = &self.unit {
+            record::closed(&unit.frame, false);
+        }
         match self.error.take() {
             Some(err) => Err(err),
             None => Ok(()),
@@ -363,6 +370,7 @@ impl Core {
                     // is still alive: the shell drops it after this).
                     call::fire_sync(&mut f.plan, &f.ctx, &unit.frame);
                 }
+                record::closed(&unit.frame, false);
             }
             State::Firing(_) | State::Build | State::Body | State::Delay => {
                 // Dropped while running: the call ends cancelled.
@@ -378,6 +386,7 @@ impl Core {
                 let finished = unit.reach(Status::Cancelled, Some(&err));
                 let plan = Plan::terminal(unit.hooks, Status::Cancelled);
                 unit.finish_sync(plan, Status::Cancelled, Some(&err), finished, None);
+                record::closed(&unit.frame, false);
             }
         }
     }

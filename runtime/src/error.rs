@@ -23,17 +23,22 @@ pub enum ErrorKind {
     /// The step's future was dropped before it finished, or its pipeline run
     /// was cancelled.
     Cancelled,
+    /// The process running the step died (killed, out of memory, power cut)
+    /// before the step finished; [`recover()`](crate::recover) gave it this
+    /// end afterwards (feature `journal`).
+    Aborted,
 }
 
 impl ErrorKind {
     /// The lower-case name used in logs and templates: `error`, `panic`,
-    /// `timeout`, `cancelled`.
+    /// `timeout`, `cancelled`, `aborted`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Error => "error",
             ErrorKind::Panic => "panic",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Aborted => "aborted",
         }
     }
 }
@@ -126,6 +131,18 @@ impl StepError {
     pub(crate) fn timeout(name: Cow<'static, str>, attempt: u32, after: Duration) -> Self {
         let message = format!("timed out after {}", humantime::format_duration(after));
         Self::new(ErrorKind::Timeout, name, attempt, message, None)
+    }
+
+    /// A step or run whose process died before it finished.
+    #[cfg_attr(not(feature = "journal"), allow(dead_code))]
+    pub(crate) fn aborted(name: Cow<'static, str>, attempt: u32) -> Self {
+        Self::new(
+            ErrorKind::Aborted,
+            name,
+            attempt,
+            "the process running it died before it finished".to_owned(),
+            None,
+        )
     }
 
     pub(crate) fn cancelled(name: Cow<'static, str>, attempt: u32) -> Self {
@@ -234,6 +251,7 @@ fn describe(f: &mut fmt::Formatter<'_>, what: &str, err: &StepError) -> fmt::Res
         ErrorKind::Error => "failed",
         ErrorKind::Panic => "panicked",
         ErrorKind::Timeout => "timed out",
+        ErrorKind::Aborted => "was aborted",
         ErrorKind::Cancelled => return write!(f, "{what} `{name}` was cancelled"),
     };
     match &err.inner.source {

@@ -85,6 +85,9 @@ pub(crate) struct Frame {
     status: AtomicU8,
     pub(crate) started: Stamp,
     pub(crate) span: Span,
+    /// The journal of this step call or run, in a durable run.
+    #[cfg(feature = "journal")]
+    pub(crate) log: Option<Arc<crate::durable::StepLog>>,
 }
 
 impl Frame {
@@ -98,6 +101,8 @@ impl Frame {
             status: AtomicU8::new(Status::Running.to_u8()),
             started: Stamp::now(),
             span,
+            #[cfg(feature = "journal")]
+            log: None,
         }
     }
 

@@ -32,7 +32,9 @@ mod lookup;
 mod plan;
 #[cfg_attr(not(feature = "config"), allow(dead_code))] // written by the configuration loader
 mod settings;
-// 4. running state: runs, frames, timers
+// 4. running state: runs, frames, timers, a durable run's journal
+#[cfg(feature = "journal")]
+mod durable;
 mod frame;
 mod run_state;
 mod timer;
@@ -44,6 +46,8 @@ mod driver;
 mod unit;
 // 7. what callers use: entry points of the generated code, runs
 mod entry;
+#[cfg(feature = "journal")]
+mod recover;
 mod run;
 // 8. built-in hooks: secrets, templates, alerters
 pub mod alert;
@@ -58,11 +62,15 @@ pub mod config;
 
 pub use call::{default_hook_timeout, set_default_hook_timeout, wait_for_detached_hooks};
 pub use context::{HookContext, HookContextBuilder};
+#[cfg(feature = "journal")]
+pub use durable::{use_journal, when_unavailable, WhenUnavailable};
 pub use error::{ErrorKind, FailedStep, PipelineError, StepError};
 pub use event::Event;
 pub use frame::current;
 pub use meta::{registry, PipelineMeta, StepMeta};
 pub use outcome::{HookOutcome, HookStatus};
+#[cfg(feature = "journal")]
+pub use recover::{recover, recover_from, RecoveredRun, RecoveryReport};
 pub use resources::Resources;
 pub use run::{in_current_run, spawn, CancelHandle, InRun, Run, RunReport};
 pub use status::Status;
@@ -87,6 +95,9 @@ pub mod __private {
     };
     pub use core::time::Duration;
     pub use linkme;
+
+    /// Whether the `journal` feature (durable pipelines) is on.
+    pub const JOURNAL_FEATURE: bool = cfg!(feature = "journal");
 
     /// Registers a hook of the `fn()` / `fn(&HookContext)` family.
     #[inline]

@@ -9,6 +9,12 @@ use crate::event::Event;
 /// expressions.
 pub type HookNames = &'static [(Event, &'static [&'static str])];
 
+/// The hooks an attribute built, type-erased (a `HookSet` for a step, a
+/// `PipelineHooks` for a pipeline): how a recovery finds the hooks of a
+/// step or pipeline by its name, without calling it.
+#[doc(hidden)]
+pub type HooksOf = fn() -> &'static (dyn std::any::Any + Send + Sync);
+
 /// The static description of a `#[step]` function: its name, where it is
 /// declared, its retry and timeout settings and the hooks written on it.
 ///
@@ -54,6 +60,9 @@ pub struct StepMeta {
     pub timeout: Option<Duration>,
     #[doc(hidden)]
     pub hooks: HookNames,
+    /// The hooks the attribute built (`None` when it names none).
+    #[doc(hidden)]
+    pub hooks_of: Option<HooksOf>,
 }
 
 impl StepMeta {
@@ -71,6 +80,7 @@ impl StepMeta {
         retry_delay: Duration::ZERO,
         timeout: None,
         hooks: &[],
+        hooks_of: None,
     };
 
     /// The display name (`name = ".."`, or the function's name).
@@ -165,6 +175,9 @@ pub struct PipelineMeta {
     pub hooks: HookNames,
     #[doc(hidden)]
     pub step_defaults: HookNames,
+    /// The hooks the attribute built.
+    #[doc(hidden)]
+    pub hooks_of: Option<HooksOf>,
 }
 
 impl PipelineMeta {
@@ -180,6 +193,7 @@ impl PipelineMeta {
         durable: false,
         hooks: &[],
         step_defaults: &[],
+        hooks_of: None,
     };
 
     /// The display name.

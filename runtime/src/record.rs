@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::context::HookContext;
+use crate::context::{enter_delivery, Delivery, DeliveryGuard, HookContext};
 use crate::error::{FailedStep, StepError};
 use crate::event::Event;
 use crate::frame::Frame;
@@ -26,6 +26,10 @@ fn run_id(frame: &Frame) -> Option<tracing::field::DisplayValue<uuid::Uuid>> {
 #[inline(always)]
 pub(crate) fn attempt_started(frame: &Frame, attempt: u32) {
     frame.set_attempt(attempt);
+    #[cfg(feature = "journal")]
+    if let (Some(log), Some(meta)) = (&frame.log, frame.step_meta()) {
+        log.attempt_started(meta, attempt, frame.max_attempts);
+    }
     if let Some(meta) = frame.step_meta() {
         tracing::debug!(
             parent: &frame.span,
@@ -39,6 +43,10 @@ pub(crate) fn attempt_started(frame: &Frame, attempt: u32) {
 
 /// An attempt failed and another follows.
 pub(crate) fn attempt_failed(frame: &Frame, err: &StepError) {
+    #[cfg(feature = "journal")]
+    if let Some(log) = &frame.log {
+        log.step_ended(err.attempt(), Status::Failed, Some(err), true);
+    }
     tracing::warn!(
         parent: &frame.span,
         step = err.step_name(),
@@ -56,6 +64,10 @@ pub(crate) fn attempt_failed(frame: &Frame, err: &StepError) {
 #[inline(always)]
 pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>, in_run: bool) {
     frame.set_status(status);
+    #[cfg(feature = "journal")]
+    if frame.log.is_some() {
+        journal_terminal(frame, status, error);
+    }
     let span = &frame.span;
     if !span.is_disabled() {
         span.record("status", status.as_str());
@@ -109,9 +121,113 @@ pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>,
     }
 }
 
+#[cfg(feature = "journal")]
+#[cold]
+fn journal_terminal(frame: &Frame, status: Status, error: Option<&StepError>) {
+    let Some(log) = &frame.log else { return };
+    // A step's terminal state comes after its own failure was recorded on
+    // the run (below), so the run's list is read only for the run's.
+    match (frame.step_meta(), frame.run()) {
+        (Some(_), _) => log.step_ended(frame.attempt(), status, error, false),
+        (None, Some(run)) => log.run_ended(status, error, &run.failed_snapshot()),
+        (None, None) => {}
+    }
+}
+
+/// What the call path does about a hook call.
+#[cfg_attr(not(feature = "journal"), allow(dead_code))]
+pub(crate) enum Starting {
+    /// Not a durable run: just call it.
+    Plain,
+    /// A durable run's call, its intent stored: call it with this delivery
+    /// set.
+    Durable(Box<Delivery>),
+    /// A recovery found that this call returned before: never again.
+    Skip,
+}
+
+impl Starting {
+    /// Sets the delivery, if any, for as long as the guard lives.
+    #[inline(always)]
+    pub(crate) fn enter(&self) -> Option<DeliveryGuard> {
+        match self {
+            // SAFETY: the guard borrows `self`, which holds the delivery.
+            Starting::Durable(d) => Some(unsafe { enter_delivery(d) }),
+            Starting::Plain | Starting::Skip => None,
+        }
+    }
+
+    /// The delivery, for an async hook to keep across its polls.
+    pub(crate) fn into_delivery(self) -> Option<Box<Delivery>> {
+        match self {
+            Starting::Durable(d) => Some(d),
+            Starting::Plain | Starting::Skip => None,
+        }
+    }
+}
+
+/// A hook is about to be called: in a durable run, its intent is stored
+/// first (one branch otherwise).
+#[inline(always)]
+pub(crate) fn hook_starting(frame: &Frame, hook: &'static ErasedHook, event: Event) -> Starting {
+    #[cfg(feature = "journal")]
+    if let Some(log) = &frame.log {
+        return journal_hook_starting(log, frame, hook, event);
+    }
+    let _ = (frame, hook, event);
+    Starting::Plain
+}
+
+#[cfg(feature = "journal")]
+#[cold]
+fn journal_hook_starting(
+    log: &crate::durable::StepLog,
+    frame: &Frame,
+    hook: &'static ErasedHook,
+    event: Event,
+) -> Starting {
+    match log.hook_starting(frame.attempt(), event, hook.name()) {
+        crate::durable::Go::Call(d) => Starting::Durable(d),
+        crate::durable::Go::Skip => {
+            tracing::debug!(
+                hook = hook.name(),
+                event = event.key(),
+                step = frame.step_meta().map(|m| m.name()),
+                "hook not called again: it returned before the process died"
+            );
+            Starting::Skip
+        }
+    }
+}
+
+/// An attempt that will be retried has fired its `on_retry` hooks.
+#[inline(always)]
+pub(crate) fn retry_fired(frame: &Frame) {
+    #[cfg(feature = "journal")]
+    if let Some(log) = &frame.log {
+        log.retry_closed(frame.attempt());
+    }
+    let _ = frame;
+}
+
+/// Every hook of the call's terminal state has run: a durable call's log
+/// is closed (a detached plan closes it when it ends, `detached`).
+#[inline(always)]
+pub(crate) fn closed(frame: &Frame, detached: bool) {
+    #[cfg(feature = "journal")]
+    if let Some(log) = &frame.log {
+        log.close(frame.attempt(), detached);
+    }
+    let _ = (frame, detached);
+}
+
 /// A hook returned `Ok`: the common case, recorded compactly and untimed.
 #[inline(always)]
 pub(crate) fn hook_ok(frame: &Frame, hook: &'static ErasedHook, event: Event) {
+    #[cfg(feature = "journal")]
+    if let Some(log) = &frame.log {
+        log.hook_ended(frame.attempt(), event, hook.name(), &HookStatus::Ok);
+    }
     tracing::debug!(
         hook = hook.name(),
         event = event.key(),
@@ -144,6 +260,10 @@ pub(crate) fn hook_outcome(
         other => other,
     };
     let pipeline = ctx.pipeline_name();
+    #[cfg(feature = "journal")]
+    if let Some(log) = &frame.log {
+        log.hook_ended(frame.attempt(), event, name, &status);
+    }
     match &status {
         HookStatus::Ok => tracing::debug!(hook = name, event = ev, step, pipeline, "hook ran"),
         HookStatus::Skipped(why) => {

@@ -130,6 +130,13 @@ pub(crate) struct RunShared {
     failed: Mutex<Vec<FailedStep>>,
     calls: Mutex<Calls>,
     status: AtomicU8,
+    /// The journal of a durable run (`None` for the others).
+    #[cfg(feature = "journal")]
+    pub(crate) durable: Option<Arc<crate::durable::DurableRun>>,
+    /// Why a durable run could not start its journal: the run fails before
+    /// its body runs.
+    #[cfg(feature = "journal")]
+    pub(crate) journal_error: Option<String>,
 }
 
 const _: () = assert!(std::mem::align_of::<ErasedHook>() >= 8);
@@ -152,7 +159,40 @@ impl RunShared {
             failed: Mutex::new(Vec::new()),
             calls: Mutex::new(Calls::default()),
             status: AtomicU8::new(Status::Running.to_u8()),
+            #[cfg(feature = "journal")]
+            durable: None,
+            #[cfg(feature = "journal")]
+            journal_error: None,
         })
+    }
+
+    /// The run of a dead process that a recovery finishes: its own id, its
+    /// journal writing to the recovery's claim.
+    #[cfg(feature = "journal")]
+    pub(crate) fn recovered(
+        meta: &'static PipelineMeta,
+        defaults: Level,
+        durable: Arc<crate::durable::DurableRun>,
+    ) -> Arc<RunShared> {
+        let mut run = RunShared::new(
+            meta,
+            defaults,
+            Arc::new(Resources::new()),
+            Cancel::new(),
+            crate::call::default_hook_timeout(),
+        );
+        let r = Arc::get_mut(&mut run).expect("a new run is not shared");
+        r.run_id = durable.run_id;
+        r.durable = Some(durable);
+        run
+    }
+
+    /// `Some` reason when this run must fail before its body runs.
+    pub(crate) fn start_error(&self) -> Option<&str> {
+        #[cfg(feature = "journal")]
+        return self.journal_error.as_deref();
+        #[cfg(not(feature = "journal"))]
+        None
     }
 
     #[inline]
@@ -257,6 +297,7 @@ pub(crate) fn start_run(
     parent: Option<&RunShared>,
     in_hook: bool,
     default_hook_timeout: Duration,
+    durable: bool,
 ) -> Arc<RunShared> {
     let seed_ptr = if in_hook {
         ptr::null()
@@ -289,8 +330,32 @@ pub(crate) fn start_run(
             default_hook_timeout,
         ),
     };
+    let mut run = run;
+    if durable && !in_hook {
+        start_journal(&mut run);
+    }
     if let Some(seed) = seed {
         *seed.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(run.clone());
     }
     run
+}
+
+/// Starts the journal of a durable run (nothing without the `journal`
+/// feature: the run is not durable).
+#[cold]
+fn start_journal(run: &mut Arc<RunShared>) {
+    #[cfg(feature = "journal")]
+    if let Some(r) = Arc::get_mut(run) {
+        match crate::durable::DurableRun::start(r.meta, r.run_id) {
+            Ok(durable) => r.durable = durable,
+            Err(why) => r.journal_error = Some(why),
+        }
+    }
+    #[cfg(not(feature = "journal"))]
+    {
+        let _ = run;
+        tracing::warn!(
+            "a durable pipeline needs hookflow's `journal` feature; it runs without a journal"
+        );
+    }
 }

@@ -113,12 +113,18 @@ impl Unit {
             Some(retries) if meta.is_retryable() => retries.saturating_add(1),
             _ => meta.max_attempts(),
         };
+        #[allow(unused_mut)]
+        let mut frame = Frame::new(Scope::Step(meta), run, max_attempts, span);
+        #[cfg(feature = "journal")]
+        if let (false, Some(durable)) = (in_hook, frame.run().and_then(|r| r.durable.as_ref())) {
+            frame.log = Some(crate::durable::StepLog::step(durable, meta));
+        }
         Unit {
             kind: Kind::Step(meta),
             hooks,
             cfg,
             in_run: !in_hook,
-            frame: Frame::new(Scope::Step(meta), run, max_attempts, span),
+            frame,
         }
     }
 
@@ -132,9 +138,10 @@ impl Unit {
         let (in_hook, run) = with_current_in_hook(|parent, in_hook| {
             let parent_run = parent.and_then(Frame::run);
             let bound = call::hook_bound(None);
+            let durable = cfg.and_then(|c| c.durable).unwrap_or(meta.durable);
             (
                 in_hook,
-                start_run(meta, step_defaults, parent_run, in_hook, bound),
+                start_run(meta, step_defaults, parent_run, in_hook, bound, durable),
             )
         });
         let span = tracing::info_span!(
@@ -152,12 +159,18 @@ impl Unit {
             };
             Lookup::new(own, None)
         };
+        #[allow(unused_mut)]
+        let mut frame = Frame::new(Scope::Pipeline, RunRef::Owned(run), 1, span);
+        #[cfg(feature = "journal")]
+        if let Some(durable) = frame.run().and_then(|r| r.durable.as_ref()) {
+            frame.log = Some(crate::durable::StepLog::run(durable));
+        }
         Unit {
             kind: Kind::Pipeline(meta),
             hooks: lookup,
             cfg: None,
             in_run: !in_hook,
-            frame: Frame::new(Scope::Pipeline, RunRef::Owned(run), 1, span),
+            frame,
         }
     }
 
@@ -322,6 +335,17 @@ impl Unit {
         call::fire_sync(&mut plan, &ctx, &self.frame);
     }
 
+    /// `Some` when the run must fail before its body runs (a durable run
+    /// whose journal is unavailable).
+    #[cold]
+    pub(crate) fn start_error(&self) -> Option<AttemptEnd> {
+        if !self.is_pipeline() {
+            return None;
+        }
+        let why = self.frame.run()?.start_error()?;
+        Some(AttemptEnd::Error(anyhow::anyhow!("{why}")))
+    }
+
     /// The pipeline's error for the caller.
     pub(crate) fn pipeline_error(&self, err: StepError) -> PipelineError {
         match self.frame.run() {
@@ -366,6 +390,7 @@ pub(crate) fn drive_sync(
             Ok(ptr) => {
                 // The common path: no decision to make.
                 unit.end_sync(Status::Completed, None, ptr);
+                record::closed(&unit.frame, false);
                 return Ok(());
             }
             Err(end) => end,
@@ -374,6 +399,7 @@ pub(crate) fn drive_sync(
             Next::Retry(err) => {
                 record::attempt_failed(&unit.frame, &err);
                 unit.fire_sync(Event::Retry, Some(&err));
+                record::retry_fired(&unit.frame);
                 let delay = unit.retry_delay();
                 if !delay.is_zero() {
                     std::thread::sleep(delay);
@@ -387,6 +413,7 @@ pub(crate) fn drive_sync(
         unreachable!("the loop ends on a terminal decision")
     };
     unit.end_sync(status, error.as_ref(), None);
+    record::closed(&unit.frame, false);
     match error {
         Some(err) => Err(err),
         None => Ok(()),
@@ -405,13 +432,17 @@ pub(crate) fn drive_pipeline_sync(
     let _span = unit.frame.span.enter();
     record::attempt_started(&unit.frame, 1);
     unit.fire_sync(Event::Start, None);
-    let end = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => AttemptEnd::Done,
-        Ok(Err(e)) => AttemptEnd::Error(e),
-        Err(payload) => AttemptEnd::Panicked(take_panic(payload)),
+    let end = match unit.start_error() {
+        Some(end) => end,
+        None => match catch_unwind(AssertUnwindSafe(body)) {
+            Ok(Ok(())) => AttemptEnd::Done,
+            Ok(Err(e)) => AttemptEnd::Error(e),
+            Err(payload) => AttemptEnd::Panicked(take_panic(payload)),
+        },
     };
     let (status, error) = decide::pipeline_end(end, unit.name_cow(), unit.is_cancelled());
     unit.end_sync(status, error.as_ref(), None);
+    record::closed(&unit.frame, false);
     match error {
         Some(err) => Err(unit.pipeline_error(err)),
         None => Ok(()),

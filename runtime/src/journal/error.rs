@@ -131,6 +131,10 @@ pub enum JournalError {
         /// Why it cannot be used.
         reason: &'static str,
     },
+    /// A recovery could not run (no runtime for its hooks, a fault of its
+    /// own); the journal is left as it was.
+    #[error("journal: recovery failed: {0}")]
+    Recovery(String),
 }
 
 fn fenced_detail(epoch: i64, current: Option<i64>) -> String {

@@ -457,6 +457,7 @@ codes!(kind_code, crate::error::ErrorKind, "error kind", {
     crate::error::ErrorKind::Panic = 1,
     crate::error::ErrorKind::Timeout = 2,
     crate::error::ErrorKind::Cancelled = 3,
+    crate::error::ErrorKind::Aborted = 4,
 });
 
 codes!(event_code, crate::event::Event, "event", {
