@@ -154,7 +154,26 @@ impl Conn {
     /// exponential backoff) while the failure is a lost connection. A
     /// failure the server reports (a refused statement) is returned at
     /// once.
-    pub fn run<T>(
+    ///
+    /// Called from inside an async runtime (an async pipeline's step, a
+    /// recovery's hooks), the blocking client cannot run on that thread: the
+    /// call then runs on a scoped thread of its own while this one waits,
+    /// as a blocking file write would.
+    pub fn run<T: Send>(
+        &mut self,
+        op: impl FnMut(&mut Live) -> Result<T, postgres::Error> + Send,
+    ) -> Result<T, Failure> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.run_here(op);
+        }
+        std::thread::scope(|s| {
+            s.spawn(|| self.run_here(op))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    fn run_here<T>(
         &mut self,
         mut op: impl FnMut(&mut Live) -> Result<T, postgres::Error>,
     ) -> Result<T, Failure> {
@@ -197,6 +216,23 @@ impl Conn {
                 );
             })
             .call()
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Closing the blocking client blocks on its own runtime, which
+        // cannot happen on a thread that drives an async runtime.
+        if let Some(live) = self.live.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let closing = std::thread::Builder::new()
+                    .name("hookflow-journal-close".into())
+                    .spawn(move || drop(live));
+                if let Err(e) = closing {
+                    tracing::warn!(error = %e, "hookflow journal: cannot close a connection");
+                }
+            }
+        }
     }
 }
 

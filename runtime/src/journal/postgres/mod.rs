@@ -208,10 +208,10 @@ impl PgJournal {
     }
 
     /// Runs `op` on the shared connection, connecting first when needed.
-    fn with_conn<T>(
+    fn with_conn<T: Send>(
         &self,
         action: &'static str,
-        op: impl FnMut(&mut conn::Live) -> Result<T, ::postgres::Error>,
+        op: impl FnMut(&mut conn::Live) -> Result<T, ::postgres::Error> + Send,
     ) -> Result<T, JournalError> {
         let mut guard = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         if guard.is_none() {
