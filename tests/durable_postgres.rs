@@ -31,7 +31,7 @@ use hookflow::{pipeline, recover_from, step, HookContext, Status};
 const CHILD_ENV: &str = "HOOKFLOW_PG_DURABLE_CHILD";
 const LOG_ENV: &str = "HOOKFLOW_PG_DURABLE_LOG";
 const URL_ENV: &str = "HOOKFLOW_PG_DURABLE_URL";
-const LEASE: Duration = Duration::from_millis(1000);
+const LEASE: Duration = Duration::from_secs(2);
 
 /// The tests share the process's hooks and spawn children: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());

@@ -128,7 +128,7 @@ fn in_flight_run(run_id: Uuid) -> [Vec<Record<'static>>; 3] {
 fn journal(url: &str) -> PgJournal {
     PgJournal::new(url)
         .expect("a valid URL")
-        .lease(Duration::from_millis(1500))
+        .lease(Duration::from_secs(3))
         .renew_every(Duration::from_millis(200))
 }
 
@@ -261,7 +261,7 @@ fn a_live_writer_is_never_listed_claimed_or_compacted() {
     let run_id = Uuid::now_v7();
     writer.append(&in_flight_run(run_id)[0]).expect("append");
     // Well past the lease: the background thread keeps renewing it.
-    std::thread::sleep(Duration::from_millis(3500));
+    std::thread::sleep(Duration::from_millis(4500));
     assert!(listed(&journal).is_empty());
     assert!(journal.claim(writer.segment()).expect("claim").is_none());
     let compaction = journal.compact().expect("compact");
@@ -281,13 +281,13 @@ fn a_paused_writer_loses_its_expired_segment_and_is_fenced() {
         return;
     };
     let url = server.url();
-    let paused = paused_journal(&url, Duration::from_millis(800));
+    let paused = paused_journal(&url, Duration::from_secs(2));
     let writer = paused.open_writer().expect("open writer");
     let run_id = Uuid::now_v7();
     writer.append(&in_flight_run(run_id)[0]).expect("append");
     let recoverer = journal(&url);
     assert!(recoverer.claim(writer.segment()).expect("claim").is_none());
-    std::thread::sleep(Duration::from_millis(1300));
+    std::thread::sleep(Duration::from_millis(2600));
 
     assert_eq!(listed(&recoverer), vec![writer.segment().clone()]);
     let claim = recoverer
@@ -340,10 +340,10 @@ fn a_claim_whose_holder_stops_renewing_becomes_claimable_again() {
     writer.append(&in_flight_run(run_id)[0]).expect("append");
     drop(writer);
 
-    let stalled = paused_journal(&url, Duration::from_millis(800));
+    let stalled = paused_journal(&url, Duration::from_secs(2));
     let mut first = stalled.claim(&segment).expect("claim").expect("claimed");
     assert!(journal.claim(&segment).expect("claim").is_none(), "held");
-    std::thread::sleep(Duration::from_millis(1300));
+    std::thread::sleep(Duration::from_millis(2600));
     let mut second = journal
         .claim(&segment)
         .expect("claim")

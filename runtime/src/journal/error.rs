@@ -63,10 +63,12 @@ pub enum JournalError {
     /// A PostgreSQL journal's database could not be reached, or failed an
     /// operation (after the retries of a lost connection). The message
     /// never holds the connection URL's password.
-    #[error("journal: PostgreSQL: cannot {action}: {message}")]
+    #[error("journal: cannot {action} the PostgreSQL journal at {database}: {message}")]
     Database {
         /// What was being done (`connect to`, `append to`, …).
         action: &'static str,
+        /// The connection URL, its password replaced by `***`.
+        database: String,
         /// The database's or the connection's error.
         message: String,
     },

@@ -75,7 +75,9 @@
 //!
 //! # Where
 //!
-//! `HOOKFLOW_JOURNAL` names the directory; without it the journal lives in
+//! `HOOKFLOW_JOURNAL` names the directory, or a PostgreSQL database by a
+//! `postgres://` URL (feature `postgres`; a build without it says so in
+//! its error); without it the journal lives in
 //! `$XDG_STATE_HOME/hookflow/journal`, else
 //! `$HOME/.local/state/hookflow/journal`, else `.hookflow/journal`: see
 //! [`Location`]. The directory is created readable by its owner only

@@ -337,6 +337,7 @@ pub(super) fn connection_lost(failure: &Failure) -> bool {
 pub(super) fn db_error(action: &'static str, e: &Failure, s: &Settings) -> JournalError {
     JournalError::Database {
         action,
-        message: format!("{} (database {})", s.scrub(&e.to_string()), s.shown),
+        database: s.shown.clone(),
+        message: s.scrub(&e.to_string()),
     }
 }

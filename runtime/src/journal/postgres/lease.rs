@@ -92,7 +92,11 @@ pub(super) fn let_go(conn: &Mutex<Conn>, segment: &str, epoch: i64, remove: bool
     let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
     let sql = if remove { REMOVE } else { RELEASE };
     if let Err(e) = conn.run(|l| l.client.execute(sql, &[&segment, &epoch])) {
-        let action = if remove { "remove" } else { "release" };
+        let action = if remove {
+            "remove a finished segment from"
+        } else {
+            "release a segment in"
+        };
         let e = db_error(action, &e, conn.settings());
         tracing::warn!(error = %e, segment = %segment, "hookflow journal: the lease expires instead");
     }

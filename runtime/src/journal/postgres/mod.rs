@@ -24,7 +24,9 @@
 //! dies in turn leaves a segment that becomes claimable again once that
 //! lease expires. A writer dropped with runs still open ends its lease at
 //! once (a recoverer need not wait for it); a writer dropped with every
-//! run closed removes its segment.
+//! run closed removes its segment. A process killed outright (SIGKILL, the
+//! OOM killer, a lost machine) keeps its lease until it expires: its runs
+//! are recovered at most one lease after its last renewal.
 //!
 //! # Fencing
 //!
@@ -61,6 +63,19 @@
 //! query returning the records of the expired segments; `claim` is one
 //! `UPDATE` and one query; `open_writer` is a connection, one schema check
 //! per [`PgJournal`], and one `INSERT`.
+//!
+//! Measured (`cargo bench --features postgres --bench journal`) against a
+//! server on the same 2-core machine, shared with other work, with `fsync`
+//! off (so: round trips and the server's work, no disk flush): a step's
+//! three appends cost 1.33 ms, about 0.44 ms an append, where the record
+//! file takes 6.5 µs and SQLite 250 µs on the same run. A network between
+//! the process and the database adds its round-trip time per append.
+//!
+//! The client is blocking (the `postgres` crate). Called from a thread that
+//! drives an async runtime (an async pipeline's steps, the hooks of a
+//! recovery), a call runs on a short-lived thread of its own while the
+//! caller waits, as a blocking file write would: a thread start more per
+//! append there.
 //!
 //! # An unreachable database
 //!

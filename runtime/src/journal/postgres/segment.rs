@@ -209,7 +209,7 @@ impl Claim for PgClaim {
                 epoch,
                 current: None,
             }),
-            Err(e) => Err(db_error("release", &e, conn.settings())),
+            Err(e) => Err(db_error("release a segment in", &e, conn.settings())),
         }
     }
 }
