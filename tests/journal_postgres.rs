@@ -722,3 +722,38 @@ fn compaction_removes_the_dead_segments_whose_runs_are_all_closed() {
         Err(JournalError::Fenced { current: None, .. })
     ));
 }
+
+#[test]
+fn an_append_to_a_server_gone_for_good_is_an_error_value_after_bounded_retries() {
+    let Some(server) = pg_support::start() else {
+        return;
+    };
+    let journal = journal(&server.url())
+        .retries(2)
+        .connect_timeout(Duration::from_secs(1));
+    let writer = journal.open_writer().expect("open writer");
+    let run_id = Uuid::now_v7();
+    writer.append(&in_flight_run(run_id)[0]).expect("append");
+    drop(server); // stops the server and removes its data
+
+    let started = Instant::now();
+    let err = writer
+        .append(&[step_failed(run_id, 0)])
+        .expect_err("nothing to reconnect to");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    match &err {
+        JournalError::Database { action, .. } => assert_eq!(*action, "append to"),
+        other => panic!("expected Database, got {other:?}"),
+    }
+    assert!(!err.to_string().contains("test-password"), "{err}");
+    let started = Instant::now();
+    drop(writer);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "dropping is bounded too"
+    );
+}
