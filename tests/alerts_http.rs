@@ -154,6 +154,38 @@ async fn webhook_posts_every_hook_variable_and_the_message_with_headers() {
     );
 }
 
+#[cfg(feature = "journal")]
+#[tokio::test]
+async fn a_durable_delivery_sends_its_key_as_idempotency_key_on_every_try() {
+    let server = Receiver::start(|n, _| {
+        if n < 1 {
+            Reply::status(500)
+        } else {
+            Reply::ok()
+        }
+    });
+    let webhook = WebhookAlerter::builder(server.url("/hook"))
+        .options(fast())
+        .build()
+        .unwrap();
+    let key = "01a2/load#0/1/on_failure/alert:ops";
+    let ctx = HookContext::builder()
+        .step("load")
+        .status(Status::Failed)
+        .delivery(key, true, true)
+        .build();
+    webhook.deliver(&Alert::new("m", &ctx)).await.unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "a retry after the 500");
+    for r in &requests {
+        assert_eq!(r.headers["idempotency-key"], key);
+    }
+    // Outside a durable run: no key, no header.
+    let plain = failed_ctx();
+    webhook.deliver(&Alert::new("m", &plain)).await.unwrap();
+    assert!(!server.requests()[2].headers.contains_key("idempotency-key"));
+}
+
 #[tokio::test]
 async fn retries_500_then_delivers() {
     let server = Receiver::start(|n, _| {

@@ -206,7 +206,11 @@ fn adhoc() -> anyhow::Result<()> {
 
 async fn async_alert(ctx: &HookContext) {
     note(ctx, "async_alert");
-    if scenario() == "async_kill_in_hook" && !ctx.recovered() {
+    if matches!(
+        scenario().as_str(),
+        "async_kill_in_hook" | "kill_in_detached"
+    ) && !ctx.recovered()
+    {
         mark("async hook hanging");
         std::future::pending::<()>().await;
     }
@@ -232,6 +236,35 @@ async fn streaming() -> anyhow::Result<()> {
     });
     a?;
     b?;
+    Ok(())
+}
+
+/// A sync step given an async hook by its run's defaults: the hook runs on
+/// the hook thread, after the step returned.
+#[step]
+fn check() -> anyhow::Result<()> {
+    anyhow::bail!("check failed")
+}
+
+#[pipeline(
+    durable,
+    steps(on_failure = [s_failure, async_alert], on_finish = s_finish),
+    on_failure = p_failure,
+    on_finish = p_finish
+)]
+async fn audit() -> anyhow::Result<()> {
+    check()?;
+    Ok(())
+}
+
+#[step(on_failure = [s_failure, s_failure])]
+fn twice() -> anyhow::Result<()> {
+    anyhow::bail!("twice")
+}
+
+#[pipeline(durable)]
+fn doubled() -> anyhow::Result<()> {
+    let _ = twice();
     Ok(())
 }
 
@@ -274,6 +307,15 @@ fn child_entry() {
                 .unwrap();
             let _ = rt.block_on(streaming());
             mark("child done");
+        }
+        "kill_in_detached" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = rt.block_on(audit());
+            mark("pipeline returned");
+            hang();
         }
         "plain" => {
             let _ = adhoc();
@@ -606,6 +648,57 @@ fn an_async_hook_killed_mid_await_is_redelivered_once() {
     assert_eq!(calls[1].get("kind"), "error");
     assert_eq!(calls[1].get("status"), "failed");
     assert_eq!(calls[3].get("failed"), "stream_in:error");
+}
+
+#[test]
+fn a_detached_hook_killed_mid_call_is_redelivered_after_the_run_ended() {
+    let scene = Scene::new("detached");
+    let child = scene.spawn("kill_in_detached");
+    scene.wait_for("async hook hanging");
+    scene.wait_for("pipeline returned");
+    kill(child);
+    let live = scene.calls(0);
+    // The pipeline's hooks ran while the step's async hook still hung.
+    let mut live_ids = ids(&live);
+    live_ids.sort();
+    assert_eq!(
+        live_ids,
+        [
+            "async_alert@check",
+            "p_failure@-",
+            "p_finish@-",
+            "s_failure@check"
+        ],
+        "{live:?}"
+    );
+    let from = scene.lines().len();
+    let report = scene.recover();
+    let calls = scene.calls(from);
+    // The run had ended, but not its step's hooks: the call in flight
+    // again, then the rest; nothing of the run again.
+    assert_eq!(
+        ids(&calls),
+        ["async_alert@check", "s_finish@check"],
+        "{calls:?}"
+    );
+    assert_eq!(calls[0].get("redelivered"), "true");
+    assert_eq!(calls[0].get("kind"), "error");
+    assert_eq!(report.runs[0].status, Status::Failed);
+    let again = scene.lines().len();
+    scene.recover();
+    assert!(scene.calls(again).is_empty());
+}
+
+#[test]
+fn two_hooks_of_one_name_in_one_event_are_two_deliveries() {
+    let scene = Scene::new("twice");
+    hookflow::use_journal(FileJournal::new(scene.dir.join("live")));
+    doubled().unwrap();
+    let calls = scene.calls(0);
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let (a, b) = (calls[0].get("key"), calls[1].get("key"));
+    assert!(a.ends_with("/on_failure/s_failure"), "{a}");
+    assert!(b.ends_with("/on_failure/s_failure#2"), "{b}");
 }
 
 #[test]

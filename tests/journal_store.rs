@@ -979,6 +979,32 @@ fn plan_a_step_killed_in_its_body_is_interrupted_and_the_run_not_ended() {
 }
 
 #[test]
+fn plan_an_end_after_a_closed_retry_of_the_same_attempt_is_not_closed() {
+    // Attempt 1 failed and fired its `on_retry` hooks (closed); the run was
+    // then cancelled before attempt 2, so the call ended at attempt 1, and
+    // the process died in its first `on_cancel` hook.
+    let run = Uuid::now_v7();
+    let cancel = key(run, Some((0, "load")), 1, Event::Cancel, "page");
+    let records = [
+        run_started(run),
+        step_started(run, 0, "load", 1),
+        step_ended(run, 0, "load", 1, Status::Failed, true),
+        step_closed(run, 0, "load", 1),
+        step_ended(run, 0, "load", 1, Status::Cancelled, false),
+        hook_started(&cancel),
+    ];
+    let p = &plan(&records)[0];
+    assert_eq!(p.steps.len(), 1, "the cancelled end still has hooks to run");
+    let load = &p.steps[0];
+    assert_eq!(
+        load.unfinished_outcome.as_ref().map(|e| e.status),
+        Some(Status::Cancelled)
+    );
+    assert!(!load.interrupted);
+    assert_eq!(load.deliveries.state(&cancel), DeliveryState::InFlight);
+}
+
+#[test]
 fn plan_a_hook_mid_call_is_in_flight_and_the_others_are_not_started() {
     let run = Uuid::now_v7();
     let done = key(run, Some((0, "load")), 1, Event::Crash, "log");

@@ -331,11 +331,15 @@ pub(crate) fn detach(plan: Vec<(Event, &'static ErasedHook)>, ctx: &HookContext,
         ctx: ctx.detach(),
         frame: frame.task_of(),
     };
-    // A durable call's log goes with the rest of its hooks, which close it.
+    // A durable call's terminal hooks take its log with them, and close it
+    // (`on_start` / `on_retry` hooks detached from a sync step are not
+    // journaled: the call goes on, and records its own end).
     #[cfg(feature = "journal")]
-    if let Some(log) = &frame.log {
-        log.hand_off();
-        job.frame.log = Some(log.clone());
+    if let (Some(log), Some((event, _))) = (&frame.log, job.plan.first()) {
+        if !matches!(event, Event::Start | Event::Retry) {
+            log.hand_off();
+            job.frame.log = Some(log.clone());
+        }
     }
     let job = match runner() {
         Some(tx) => match tx.send(job) {
@@ -356,6 +360,7 @@ pub(crate) fn detach(plan: Vec<(Event, &'static ErasedHook)>, ctx: &HookContext,
                     HookStatus::Failed(format!("no runtime to run this async hook on: {e}"));
                 record::hook_outcome(&job.frame, hook, event, &job.ctx, status, Duration::ZERO);
             }
+            record::closed(&job.frame, true);
             drop(job);
         }
     }

@@ -74,19 +74,30 @@ pub struct HookContext {
     pub(crate) finished: Option<Stamp>,
     pub(crate) output: Output,
     pub(crate) failed_steps: Option<Arc<[FailedStep]>>,
-    /// A delivery set by hand ([`HookContextBuilder::delivery`]); the
+    /// A delivery set by hand (`HookContextBuilder::delivery`); the
     /// runtime's deliveries are in a thread-local (see [`Delivery`]).
+    #[cfg(feature = "journal")]
     pub(crate) delivery: Option<Box<Delivery>>,
 }
 
 /// One hook call of a durable run, as its hook sees it: set on the thread
 /// that calls (or polls) the hook for the length of the call (or poll), as
 /// the current frame is.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Delivery {
-    pub(crate) key: String,
+    /// Formatted only when a hook asks for it.
+    pub(crate) key: Arc<dyn fmt::Display + Send + Sync>,
     pub(crate) redelivered: bool,
     pub(crate) recovered: bool,
+}
+
+impl Clone for Delivery {
+    fn clone(&self) -> Self {
+        Delivery {
+            key: self.key.clone(),
+            redelivered: self.redelivered,
+            recovered: self.recovered,
+        }
+    }
 }
 
 thread_local! {
@@ -114,9 +125,11 @@ impl Drop for DeliveryGuard {
 }
 
 fn with_delivery<T>(ctx: &HookContext, f: impl FnOnce(&Delivery) -> T) -> Option<T> {
+    #[cfg(feature = "journal")]
     if let Some(d) = &ctx.delivery {
         return Some(f(d));
     }
+    let _ = ctx;
     let ptr = DELIVERY.with(|d| d.get());
     // SAFETY: set by `enter_delivery`, whose guard does not outlive it.
     unsafe { ptr.as_ref() }.map(f)
@@ -212,6 +225,7 @@ impl HookContext {
             finished: None,
             output: Output::None,
             failed_steps: None,
+            #[cfg(feature = "journal")]
             delivery: None,
         }
     }
@@ -233,6 +247,7 @@ impl HookContext {
             finished: None,
             output: Output::None,
             failed_steps: None,
+            #[cfg(feature = "journal")]
             delivery: None,
         }
     }
@@ -422,7 +437,7 @@ impl HookContext {
     /// async hook, in the hook's future): it belongs to the call, not to
     /// the context, which the hooks of one event share.
     pub fn delivery_key(&self) -> Option<String> {
-        with_delivery(self, |d| d.key.clone())
+        with_delivery(self, |d| d.key.to_string())
     }
 
     /// A copy that owns everything but the output (which is dropped): for
@@ -436,6 +451,7 @@ impl HookContext {
             finished: self.finished,
             output: Output::None,
             failed_steps: self.failed_steps.clone(),
+            #[cfg(feature = "journal")]
             delivery: self.delivery.clone(),
         }
     }
@@ -565,10 +581,12 @@ impl HookContextBuilder {
     }
 
     /// The call's delivery, as a durable run gives it: its key, whether it
-    /// is a redelivery, whether [`recover()`](crate::recover) fires it.
+    /// is a redelivery, whether [`recover()`](crate::recover) fires it
+    /// (feature `journal`).
+    #[cfg(feature = "journal")]
     pub fn delivery(mut self, key: impl Into<String>, redelivered: bool, recovered: bool) -> Self {
         self.ctx.delivery = Some(Box::new(Delivery {
-            key: key.into(),
+            key: Arc::new(key.into()),
             redelivered,
             recovered,
         }));

@@ -141,7 +141,16 @@ pub(crate) struct DurableRun {
     broken: AtomicBool,
     /// Fired by a recovery.
     recovered: bool,
+    /// Detached plans of this run's steps still running, and the run's own
+    /// close, held back until they end.
+    handoffs: Mutex<(u32, Option<Vec<Record<'static>>>)>,
 }
+
+/// Runs whose journal broke and whose close could not be stored yet: it is
+/// stored with the next append that works, so that a run that ended is not
+/// recovered (and its hooks fired again) after the process exits.
+static UNCLOSED: Mutex<Vec<Uuid>> = Mutex::new(Vec::new());
+static ANY_UNCLOSED: AtomicBool = AtomicBool::new(false);
 
 impl DurableRun {
     /// Starts the journal of a new run: `RunStarted` is stored when this
@@ -167,6 +176,7 @@ impl DurableRun {
                 next_seq: AtomicU32::new(0),
                 broken: AtomicBool::new(false),
                 recovered: false,
+                handoffs: Mutex::new((0, None)),
             }))),
             Err(e) if run_without_journal() => {
                 tracing::warn!(
@@ -191,21 +201,101 @@ impl DurableRun {
             next_seq: AtomicU32::new(0),
             broken: AtomicBool::new(false),
             recovered: true,
+            handoffs: Mutex::new((0, None)),
         })
     }
 
     fn append(&self, records: &[Record<'_>]) {
+        let closes = records.iter().any(|r| matches!(r, Record::RunClosed(_)));
         if self.broken.load(Ordering::Relaxed) {
+            // Only its close still matters: it keeps a run that ended from
+            // being recovered.
+            if closes {
+                self.store_close_of_broken();
+            }
             return;
         }
-        if let Err(e) = self.sink.append(records) {
-            self.broken.store(true, Ordering::Relaxed);
-            tracing::error!(
-                run_id = %self.run_id,
-                error = %e,
-                "the journal could not be written: this run goes on without it, and a recovery may end its unfinished part as aborted"
-            );
+        match self.sink.append(records) {
+            Ok(()) => {
+                if ANY_UNCLOSED.load(Ordering::Relaxed) {
+                    self.close_unclosed();
+                }
+            }
+            Err(e) => {
+                self.broken.store(true, Ordering::Relaxed);
+                tracing::error!(
+                    run_id = %self.run_id,
+                    error = %e,
+                    "the journal could not be written: this run goes on without it"
+                );
+                if closes {
+                    self.store_close_of_broken();
+                }
+            }
         }
+    }
+
+    #[cold]
+    fn store_close_of_broken(&self) {
+        let close = [Record::RunClosed(RunClosed {
+            run_id: self.run_id,
+        })];
+        if self.sink.append(&close).is_err() {
+            UNCLOSED
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(self.run_id);
+            ANY_UNCLOSED.store(true, Ordering::Relaxed);
+        }
+    }
+
+    #[cold]
+    fn close_unclosed(&self) {
+        let mut unclosed = UNCLOSED.lock().unwrap_or_else(PoisonError::into_inner);
+        let closes: Vec<Record<'_>> = unclosed
+            .iter()
+            .map(|&run_id| Record::RunClosed(RunClosed { run_id }))
+            .collect();
+        if self.sink.append(&closes).is_ok() {
+            unclosed.clear();
+            ANY_UNCLOSED.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// A step's detached plan starts: the run's close waits for it.
+    fn handoff_started(&self) {
+        self.handoffs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0 += 1;
+    }
+
+    /// A step's detached plan ended: the last one stores the run's close if
+    /// it was held back.
+    fn handoff_ended(&self) {
+        let deferred = {
+            let mut h = self.handoffs.lock().unwrap_or_else(PoisonError::into_inner);
+            h.0 = h.0.saturating_sub(1);
+            if h.0 == 0 {
+                h.1.take()
+            } else {
+                None
+            }
+        };
+        if let Some(records) = deferred {
+            self.append(&records);
+        }
+    }
+
+    /// Holds back the run's close while detached plans run; `false` when
+    /// none does (the caller stores it).
+    fn defer_close(&self, close: Record<'static>) -> bool {
+        let mut h = self.handoffs.lock().unwrap_or_else(PoisonError::into_inner);
+        if h.0 == 0 {
+            return false;
+        }
+        h.1 = Some(vec![close]);
+        true
     }
 }
 
@@ -222,6 +312,8 @@ pub(crate) struct StepLog {
     /// The log's close moved to a detached plan (see [`hand_off`](Self::hand_off)).
     handed_off: AtomicBool,
     closed: AtomicBool,
+    /// An attempt's start was stored.
+    started: AtomicBool,
 }
 
 /// What to do about a hook call.
@@ -265,6 +357,7 @@ impl StepLog {
         step: Option<StepCall<'static>>,
         deliveries: Option<Deliveries>,
     ) -> Arc<StepLog> {
+        let recovering = deliveries.is_some();
         Arc::new(StepLog {
             run,
             step,
@@ -273,6 +366,7 @@ impl StepLog {
             delivered: Mutex::new(Vec::new()),
             handed_off: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            started: AtomicBool::new(recovering),
         })
     }
 
@@ -300,14 +394,28 @@ impl StepLog {
 
     /// An attempt's body is about to run.
     pub(crate) fn attempt_started(&self, meta: &'static StepMeta, attempt: u32, max: u32) {
-        self.write(Record::StepStarted(StepStarted {
+        self.started.store(true, Ordering::Relaxed);
+        self.write(self.start_record(meta, attempt, max));
+    }
+
+    fn start_record(&self, meta: &'static StepMeta, attempt: u32, max: u32) -> Record<'static> {
+        Record::StepStarted(StepStarted {
             run_id: self.run.run_id,
             step: self.step_call(),
             step_path: Cow::Owned(format!("{}::{}", meta.module_path(), meta.fn_name())),
             attempt,
             max_attempts: max,
             at: SystemTime::now(),
-        }));
+        })
+    }
+
+    /// A step call that ends before any attempt started (its run was
+    /// cancelled): its start is recorded first, so that a recovery finds
+    /// the call and the hooks of its end.
+    pub(crate) fn ended_unstarted(&self, meta: &'static StepMeta, attempt: u32, max: u32) {
+        if !self.started.swap(true, Ordering::Relaxed) {
+            self.hold(self.start_record(meta, attempt, max));
+        }
     }
 
     /// An attempt reached its outcome (`retrying`: another follows).
@@ -387,7 +495,7 @@ impl StepLog {
         }
         let redelivered = state == DeliveryState::InFlight;
         let delivery = Box::new(Delivery {
-            key: key.to_string(),
+            key: Arc::new(key.clone()),
             redelivered,
             recovered: self.run.recovered,
         });
@@ -439,7 +547,17 @@ impl StepLog {
     /// The rest of this call's hooks go to a detached plan, which closes
     /// the log when it ends.
     pub(crate) fn hand_off(&self) {
-        self.handed_off.store(true, Ordering::Relaxed);
+        if self.handed_off.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        // The outcome is stored before the step returns.
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if !pending.is_empty() {
+            self.run.append(&pending);
+            pending.clear();
+        }
+        drop(pending);
+        self.run.handoff_started();
     }
 
     /// The call's hooks are done (`detached`: called by the detached plan
@@ -451,17 +569,35 @@ impl StepLog {
         if self.closed.swap(true, Ordering::Relaxed) {
             return;
         }
-        let record = match &self.step {
-            Some(step) => Record::StepClosed(StepClosed {
-                run_id: self.run.run_id,
-                step: step.clone(),
-                attempt,
-            }),
-            None => Record::RunClosed(RunClosed {
-                run_id: self.run.run_id,
-            }),
-        };
-        self.write(record);
+        match &self.step {
+            Some(step) => {
+                self.write(Record::StepClosed(StepClosed {
+                    run_id: self.run.run_id,
+                    step: step.clone(),
+                    attempt,
+                }));
+                if detached {
+                    self.run.handoff_ended();
+                }
+            }
+            None => {
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                let close = Record::RunClosed(RunClosed {
+                    run_id: self.run.run_id,
+                });
+                // Detached plans of its steps still run: what waits is
+                // stored now, and the last of them stores the run's close.
+                if self.run.defer_close(close.clone()) {
+                    if !pending.is_empty() {
+                        self.run.append(&pending);
+                    }
+                } else {
+                    pending.push(close);
+                    self.run.append(&pending);
+                }
+                pending.clear();
+            }
+        }
     }
 }
 

@@ -147,7 +147,10 @@ impl HookSetBuilder {
     }
 
     /// The finished set.
-    pub fn build(self) -> HookSet {
+    pub fn build(mut self) -> HookSet {
+        for list in &mut self.lists {
+            distinct_names(list);
+        }
         let filled = self.lists.iter().enumerate().fold(0u8, |bits, (i, l)| {
             if l.is_empty() {
                 bits
@@ -167,6 +170,20 @@ impl HookSetBuilder {
             named: self.named,
             filled,
             asyncs,
+        }
+    }
+}
+
+/// Gives the second and later hooks of one name in one event's list the
+/// names `name#2`, `name#3`, …: a hook's name identifies its call (in hook
+/// outcomes, and in the delivery key of a durable run).
+pub(crate) fn distinct_names(list: &mut [ErasedHook]) {
+    for i in 1..list.len() {
+        let name = list[i].name;
+        let n = list[..i].iter().filter(|h| h.name == name).count();
+        if n > 0 {
+            // Once per hook set, which lives as long as the program.
+            list[i].name = Box::leak(format!("{name}#{}", n + 1).into_boxed_str());
         }
     }
 }

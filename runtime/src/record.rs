@@ -128,7 +128,10 @@ fn journal_terminal(frame: &Frame, status: Status, error: Option<&StepError>) {
     // A step's terminal state comes after its own failure was recorded on
     // the run (below), so the run's list is read only for the run's.
     match (frame.step_meta(), frame.run()) {
-        (Some(_), _) => log.step_ended(frame.attempt(), status, error, false),
+        (Some(meta), _) => {
+            log.ended_unstarted(meta, frame.attempt(), frame.max_attempts);
+            log.step_ended(frame.attempt(), status, error, false)
+        }
         (None, Some(run)) => log.run_ended(status, error, &run.failed_snapshot()),
         (None, None) => {}
     }

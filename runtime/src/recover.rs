@@ -56,6 +56,9 @@ pub struct RecoveryReport {
     /// by their recorded name (a binary that does will recover them), with
     /// the reason.
     pub left: Vec<(Uuid, String)>,
+    /// Runs closed without firing hooks: damage took the record of their
+    /// start, and with it which pipeline they belong to.
+    pub closed_unknown: Vec<Uuid>,
     /// Journal files skipped or damaged (the healthy ones were recovered),
     /// and segments that could not be written to: each with its reason.
     pub problems: Vec<JournalError>,
@@ -168,7 +171,13 @@ async fn recover_segment(
     };
     let plans = plan(claim.records());
     let mut runs = Vec::with_capacity(plans.len());
+    let mut lost = Vec::new();
     for rp in plans {
+        if rp.started.is_none() {
+            // Its start was lost to damage: which hooks it has is unknown.
+            lost.push(rp.run_id);
+            continue;
+        }
         match find_pipeline(&rp) {
             Ok(meta) => runs.push((rp, meta)),
             Err(why) => {
@@ -179,6 +188,14 @@ async fn recover_segment(
                 return Ok(());
             }
         }
+    }
+    let mut claim = claim;
+    for run_id in lost {
+        tracing::warn!(%run_id, "a durable run whose start record was lost is closed without hooks");
+        claim.append(&[crate::journal::Record::RunClosed(
+            crate::journal::RunClosed { run_id },
+        )])?;
+        report.closed_unknown.push(run_id);
     }
     let sink = Arc::new(Sink::Claim(Mutex::new(claim)));
     for (rp, meta) in runs {
@@ -198,7 +215,7 @@ async fn recover_segment(
 
 fn find_pipeline(rp: &RunPlan) -> Result<&'static PipelineMeta, String> {
     let Some(started) = &rp.started else {
-        return Err("its start record was lost to damage: its pipeline is unknown".to_owned());
+        return Err("its start record was lost".to_owned());
     };
     registry::pipeline(&started.pipeline_path)
         .or_else(|| registry::pipeline(&started.pipeline))
@@ -283,8 +300,24 @@ async fn recover_run(rp: RunPlan, meta: &'static PipelineMeta, sink: &Arc<Sink>)
     };
     let mut ctx = frame.context(status, error);
     ctx.finished = Some(Stamp::now());
-    ctx.failed_steps = Some(run.failed_snapshot());
-    redeliver(&rp.run_deliveries, lookup, &ctx, &frame).await;
+    ctx.failed_steps = Some(match &rp.ended {
+        // As the dead process recorded them with the run's end.
+        Some(e) => e
+            .failed_steps
+            .iter()
+            .map(|f| {
+                FailedStep::new(
+                    f.name.to_string(),
+                    f.error.message.to_string(),
+                    f.error.kind,
+                )
+            })
+            .collect::<Vec<_>>()
+            .into(),
+        None => run.failed_snapshot(),
+    });
+    let running = frame.context(Status::Running, None);
+    redeliver(&rp.run_deliveries, lookup, &running, None, &ctx, &frame).await;
     fire(Plan::terminal(lookup, status), &ctx, &frame).await;
     record::closed(&frame, false);
     drop(ctx);
@@ -346,8 +379,24 @@ async fn recover_step(
         ),
     };
     let ctx = terminal_context(&frame, status, err);
-    redeliver(&sp.deliveries, lookup, &ctx, &frame).await;
-    drop(ctx);
+    // An `on_start` hook sees the attempt running; an `on_retry` hook, the
+    // failed attempt's error.
+    let running = frame.context(Status::Running, None);
+    let retry_err = recorded
+        .as_ref()
+        .filter(|(e, _)| e.retrying)
+        .and_then(|(_, err)| err.clone());
+    let retrying = frame.context(Status::Running, retry_err);
+    redeliver(
+        &sp.deliveries,
+        lookup,
+        &running,
+        Some(&retrying),
+        &ctx,
+        &frame,
+    )
+    .await;
+    drop((ctx, running, retrying));
 
     // 2. The rest of the recorded outcome's hooks.
     if let Some((e, err)) = recorded {
@@ -384,7 +433,9 @@ fn terminal_context(frame: &Frame, status: Status, error: Option<StepError>) -> 
 async fn redeliver(
     deliveries: &crate::journal::Deliveries,
     lookup: Lookup,
-    ctx: &HookContext,
+    start: &HookContext,
+    retry: Option<&HookContext>,
+    terminal: &HookContext,
     frame: &Frame,
 ) {
     let attempt = frame.attempt();
@@ -397,6 +448,11 @@ async fn redeliver(
                 "a hook call in flight when the process died is no longer declared: not redelivered"
             );
             continue;
+        };
+        let ctx = match key.event {
+            Event::Start => start,
+            Event::Retry => retry.unwrap_or(start),
+            _ => terminal,
         };
         frame.set_attempt(key.attempt);
         call_isolated(hook, key.event, ctx, frame).await;

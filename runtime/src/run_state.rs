@@ -188,11 +188,9 @@ impl RunShared {
     }
 
     /// `Some` reason when this run must fail before its body runs.
+    #[cfg(feature = "journal")]
     pub(crate) fn start_error(&self) -> Option<&str> {
-        #[cfg(feature = "journal")]
-        return self.journal_error.as_deref();
-        #[cfg(not(feature = "journal"))]
-        None
+        self.journal_error.as_deref()
     }
 
     #[inline]

@@ -34,7 +34,8 @@ impl Lists {
     }
 
     /// Sets the list for `event`, replacing any earlier one.
-    pub(crate) fn set(&mut self, event: Event, hooks: Vec<ErasedHook>) {
+    pub(crate) fn set(&mut self, event: Event, mut hooks: Vec<ErasedHook>) {
+        crate::hook::distinct_names(&mut hooks);
         self.0[event.index()] = Some(hooks.into_boxed_slice());
     }
 

@@ -337,11 +337,18 @@ impl Unit {
 
     /// `Some` when the run must fail before its body runs (a durable run
     /// whose journal is unavailable).
-    #[cold]
+    #[inline]
     pub(crate) fn start_error(&self) -> Option<AttemptEnd> {
-        if !self.is_pipeline() {
-            return None;
+        #[cfg(feature = "journal")]
+        if self.is_pipeline() {
+            return self.journal_start_error();
         }
+        None
+    }
+
+    #[cfg(feature = "journal")]
+    #[cold]
+    fn journal_start_error(&self) -> Option<AttemptEnd> {
         let why = self.frame.run()?.start_error()?;
         Some(AttemptEnd::Error(anyhow::anyhow!("{why}")))
     }

@@ -224,9 +224,12 @@ impl Poster {
         })
     }
 
-    /// Posts `body`, with retries; runs on the delivery thread.
-    pub(crate) async fn post(&self, body: Vec<u8>) -> Result<(), AlertError> {
-        self.exchange(body, None).await.map(drop)
+    /// Posts `body`, with retries; runs on the delivery thread. `key` (a
+    /// durable run's delivery key) is sent as the `Idempotency-Key` header,
+    /// the same on every retry and on a redelivery after a crash, so that
+    /// the receiver can drop duplicates.
+    pub(crate) async fn post(&self, body: Vec<u8>, key: Option<String>) -> Result<(), AlertError> {
+        self.send(body, None, key).await.map(drop)
     }
 
     /// Posts `body`, with retries, and gives the successful answer's body
@@ -237,6 +240,15 @@ impl Poster {
         body: Vec<u8>,
         within: Option<Duration>,
     ) -> Result<Vec<u8>, AlertError> {
+        self.send(body, within, None).await
+    }
+
+    async fn send(
+        &self,
+        body: Vec<u8>,
+        within: Option<Duration>,
+        key: Option<String>,
+    ) -> Result<Vec<u8>, AlertError> {
         let inner = self.inner.clone();
         let Some(handle) = delivery_runtime() else {
             return Err(AlertError::new(
@@ -245,10 +257,11 @@ impl Poster {
             ));
         };
         let task = AbortOnDrop(handle.spawn(async move {
+            let key = key.as_deref();
             let Some(bound) = within else {
-                return inner.post_with_retries(body).await;
+                return inner.post_with_retries(body, key).await;
             };
-            match tokio::time::timeout(bound, inner.post_with_retries(body)).await {
+            match tokio::time::timeout(bound, inner.post_with_retries(body, key)).await {
                 Ok(result) => result,
                 Err(_) => Err(AlertError::new(
                     AlertErrorKind::Timeout,
@@ -265,7 +278,11 @@ impl Poster {
 }
 
 impl Inner {
-    async fn post_with_retries(&self, body: Vec<u8>) -> Result<Vec<u8>, AlertError> {
+    async fn post_with_retries(
+        &self,
+        body: Vec<u8>,
+        key: Option<&str>,
+    ) -> Result<Vec<u8>, AlertError> {
         let body: Arc<[u8]> = body.into();
         let attempts = AtomicU32::new(0);
         let o = &self.options;
@@ -276,7 +293,7 @@ impl Inner {
             .with_jitter();
         let result = (|| {
             attempts.fetch_add(1, Ordering::Relaxed);
-            self.attempt(reqwest::Body::from(body.to_vec()))
+            self.attempt(reqwest::Body::from(body.to_vec()), key)
         })
         .retry(backoff)
         .sleep(tokio::time::sleep)
@@ -299,12 +316,15 @@ impl Inner {
         })
     }
 
-    async fn attempt(&self, body: reqwest::Body) -> Result<Vec<u8>, Failure> {
+    async fn attempt(&self, body: reqwest::Body, key: Option<&str>) -> Result<Vec<u8>, Failure> {
         let mut request = self
             .client
             .post(self.url.as_str())
             .header(CONTENT_TYPE, "application/json")
             .header(USER_AGENT, concat!("hookflow/", env!("CARGO_PKG_VERSION")));
+        if let Some(key) = key.and_then(|k| HeaderValue::from_str(k).ok()) {
+            request = request.header("idempotency-key", key);
+        }
         for (name, value) in &self.headers {
             request = request.header(name.clone(), value.clone());
         }

@@ -87,7 +87,7 @@ impl Alerter for WebhookAlerter {
         Box::pin(async move {
             let body = serde_json::to_vec(&Self::body(alert.message(), alert.context()))
                 .map_err(|e| AlertError::new(AlertErrorKind::Message, e.to_string()))?;
-            self.poster.post(body).await
+            self.poster.post(body, alert.context().delivery_key()).await
         })
     }
 }

@@ -18,7 +18,7 @@ use super::record::Record;
 /// The first bytes of every journal file.
 pub(crate) const MAGIC: &[u8; 16] = b"hookflow-journal";
 /// The format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The length of the header.
 pub(crate) const HEADER_LEN: usize = MAGIC.len() + 4;
 /// Length and checksum in front of every record.

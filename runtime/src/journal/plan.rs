@@ -177,7 +177,11 @@ pub fn plan(records: &[Record<'_>]) -> Vec<RunPlan> {
                     }
                 }
                 let seq = r.step.seq;
-                run.step(seq).ended = Some(r);
+                let step = run.step(seq);
+                // A close recorded before this outcome (an `on_retry`
+                // plan's) does not close it.
+                step.closed_attempt = None;
+                step.ended = Some(r);
             }
             Record::StepClosed(r) => run.step(r.step.seq).closed_attempt = Some(r.attempt),
             Record::HookStarted(r) => run.hooks.push((r, false)),
