@@ -44,13 +44,11 @@ impl Settings {
     /// Reads a `postgres://` URL; the error never shows the password.
     pub fn parse(url: &str, connect_timeout: Duration) -> Result<Settings, JournalError> {
         let shown = redact_url(url);
-        let mut config = postgres::Config::from_str(url).map_err(|e| JournalError::Location {
+        // The parser's message may quote the URL: only the redacted form
+        // is shown.
+        let mut config = postgres::Config::from_str(url).map_err(|_| JournalError::Location {
             value: shown.clone(),
-            reason: if e.to_string().contains("invalid") {
-                "not a valid PostgreSQL connection URL"
-            } else {
-                "cannot be read as a PostgreSQL connection URL"
-            },
+            reason: "not a valid PostgreSQL connection URL",
         })?;
         let password = config
             .get_password()
