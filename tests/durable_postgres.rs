@@ -154,6 +154,30 @@ fn release() -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn async_alert(ctx: &HookContext) {
+    note(ctx, "async_alert");
+    // Awaits a timer: the recovery's runtime drives it.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+#[step(on_success = s_success, on_failure = [async_alert, s_failure], on_finish = s_finish)]
+async fn stream_in(n: u32) -> anyhow::Result<u32> {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    if n == 2 {
+        mark("stream body");
+        std::future::pending::<()>().await;
+    }
+    Ok(n)
+}
+
+/// Async: the journal is written from the runtime's worker threads.
+#[pipeline(durable, on_failure = p_failure, on_finish = p_finish)]
+async fn streaming() -> anyhow::Result<()> {
+    stream_in(1).await?;
+    stream_in(2).await?;
+    Ok(())
+}
+
 fn pg_journal(url: &str) -> PgJournal {
     PgJournal::new(url)
         .expect("url")
@@ -177,6 +201,14 @@ fn child_entry() {
         }
         "kill_in_hook" => {
             let _ = release();
+        }
+        "async_kill_in_step" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = rt.block_on(streaming());
         }
         "recover" => {
             let go = log_path().with_file_name("go");
@@ -452,4 +484,42 @@ fn recovering_processes_and_threads_together_fire_each_hook_once() {
         recovered <= 1,
         "one recoverer finished the run: {recovered}"
     );
+}
+
+#[test]
+fn an_async_pipeline_killed_mid_step_is_recovered_by_another_process() {
+    let Some(scene) = Scene::new("async-in-step") else {
+        return;
+    };
+    let child = scene.spawn("async_kill_in_step");
+    scene.wait_for("stream body");
+    let live = scene.calls(0);
+    assert_eq!(
+        ids(&live),
+        ["s_success@stream_in", "s_finish@stream_in"],
+        "{live:?}"
+    );
+    kill(child);
+    scene.wait_until_dead();
+    let from = scene.lines().len();
+    let report = scene.recover();
+    let calls = scene.calls(from);
+    assert_eq!(
+        ids(&calls),
+        [
+            "async_alert@stream_in",
+            "s_failure@stream_in",
+            "s_finish@stream_in",
+            "p_failure@-",
+            "p_finish@-"
+        ],
+        "{calls:?}"
+    );
+    assert!(calls
+        .iter()
+        .all(|c| c.get("kind") == "aborted" && c.get("recovered") == "true"));
+    assert_eq!(report.runs[0].aborted_steps, ["stream_in"]);
+    let again = scene.lines().len();
+    assert!(scene.recover().runs.is_empty());
+    assert!(scene.calls(again).is_empty());
 }
