@@ -31,6 +31,17 @@
 //!
 //! Files are written under the bench's target temporary directory (a real
 //! disk, not a tmpfs).
+//!
+//! With the `postgres` feature, `postgres_3_appends` stores the same three
+//! groups through `PgJournal` (one round trip and one transaction per
+//! group) into a PostgreSQL server the bench starts on 127.0.0.1 with
+//! `pgtemp` (which turns `fsync` and `synchronous_commit` off: the row
+//! measures the round trips and the server's work, not a disk flush).
+//! Without PostgreSQL's binaries the row is skipped with a notice:
+//!
+//! ```text
+//! CARGO_TARGET_DIR=target-bench cargo bench --features postgres --bench journal
+//! ```
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -232,11 +243,40 @@ fn per_step(c: &mut Criterion) {
     });
     g.finish();
 
+    #[cfg(feature = "postgres")]
+    postgres_rows(c, run_id);
+
     let mut g = c.benchmark_group("journal_per_step_power_loss");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     let writer = file_writer("file3sync", Durability::PowerLoss);
     writer.append(&[run_started(run_id)]).unwrap();
     g.bench_function("file_3_writes_fdatasync", |b| {
+        b.iter(|| {
+            seq += 1;
+            for group in step_records(run_id, seq) {
+                writer.append(&group).unwrap();
+            }
+        })
+    });
+    g.finish();
+}
+
+#[cfg(feature = "postgres")]
+#[path = "../tests/pg_support/mod.rs"]
+mod pg_support;
+
+/// The PostgreSQL journal: the step's records in three appends.
+#[cfg(feature = "postgres")]
+fn postgres_rows(c: &mut Criterion, run_id: Uuid) {
+    let Some(server) = pg_support::start() else {
+        return;
+    };
+    let journal = hookflow::journal::PgJournal::new(&server.url()).unwrap();
+    let writer = journal.open_writer().unwrap();
+    writer.append(&[run_started(run_id)]).unwrap();
+    let mut g = c.benchmark_group("journal_per_step_postgres");
+    let mut seq = 0;
+    g.bench_function("postgres_3_appends", |b| {
         b.iter(|| {
             seq += 1;
             for group in step_records(run_id, seq) {

@@ -60,6 +60,71 @@ pub enum JournalError {
     /// A record could not be encoded.
     #[error("journal: cannot encode a record: {0}")]
     Encode(String),
+    /// A PostgreSQL journal's database could not be reached, or failed an
+    /// operation (after the retries of a lost connection). The message
+    /// never holds the connection URL's password.
+    #[error("journal: cannot {action} the PostgreSQL journal at {database}: {message}")]
+    Database {
+        /// What was being done (`connect to`, `append to`, …).
+        action: &'static str,
+        /// The connection URL, its password replaced by `***`.
+        database: String,
+        /// The database's or the connection's error.
+        message: String,
+    },
+    /// This owner lost its segment: its lease expired and another process
+    /// claimed the segment (or compacted it away), so the owner's epoch is
+    /// stale. Nothing of the refused append was stored; the owner must stop
+    /// writing to the segment, whose runs the new owner recovers.
+    #[error(
+        "journal: segment {segment} was taken over by another owner ({}); \
+         this owner's lease had expired, nothing of this append was stored",
+        fenced_detail(*epoch, *current)
+    )]
+    Fenced {
+        /// The segment.
+        segment: String,
+        /// The epoch this owner held.
+        epoch: i64,
+        /// The segment's epoch now; `None` when the segment is gone.
+        current: Option<i64>,
+    },
+    /// A hook delivery is already recorded (a `HookStarted` for a delivery
+    /// key that has one, a redelivery this owner already made, an outcome
+    /// recorded twice): the hook must not be called for it again. Nothing
+    /// of the refused append was stored.
+    #[error(
+        "journal: the hook delivery {key} is already recorded; do not call the hook again \
+         (nothing of this append was stored)"
+    )]
+    DuplicateDelivery {
+        /// The delivery key, in its `Display` form.
+        key: String,
+    },
+    /// The PostgreSQL journal's schema was created or migrated by a newer
+    /// version of hookflow: this build neither reads nor changes it.
+    #[error(
+        "journal: the PostgreSQL journal schema has version {found}, newer than the version \
+         {supported} this build supports; use a newer hookflow"
+    )]
+    NewerSchema {
+        /// The version recorded in the database.
+        found: i32,
+        /// The newest version this build knows.
+        supported: i32,
+    },
+    /// A stored record of a PostgreSQL segment cannot be read: the records
+    /// before it are used, the rest of the segment is skipped.
+    #[error(
+        "journal: record {record} of segment {segment} is not a readable record; \
+         the records after it are skipped"
+    )]
+    UnreadableRecord {
+        /// The segment.
+        segment: String,
+        /// The record's row id.
+        record: i64,
+    },
     /// `HOOKFLOW_JOURNAL` names a store this build cannot open.
     #[error("journal: HOOKFLOW_JOURNAL={value:?}: {reason}")]
     Location {
@@ -72,6 +137,13 @@ pub enum JournalError {
     /// own); the journal is left as it was.
     #[error("journal: recovery failed: {0}")]
     Recovery(String),
+}
+
+fn fenced_detail(epoch: i64, current: Option<i64>) -> String {
+    match current {
+        Some(now) => format!("epoch {epoch} held, now {now}"),
+        None => format!("epoch {epoch} held, the segment is gone"),
+    }
 }
 
 impl JournalError {

@@ -233,7 +233,7 @@ fn open_dead(path: &Path) -> Result<Opened, JournalError> {
 }
 
 /// The runs of `records` without a `RunClosed`, in order of first record.
-fn unfinished(records: &[Record<'_>]) -> Vec<RunSummary> {
+pub(super) fn unfinished(records: &[Record<'_>]) -> Vec<RunSummary> {
     let mut runs: Vec<(RunSummary, bool)> = Vec::new();
     for record in records {
         let id = record.run_id();

@@ -1,6 +1,7 @@
 //! Where the journal lives: `HOOKFLOW_JOURNAL`, or a default directory.
 
 use std::ffi::OsStr;
+use std::fmt;
 use std::path::PathBuf;
 
 use super::error::JournalError;
@@ -44,13 +45,22 @@ pub const ENV_VAR: &str = "HOOKFLOW_JOURNAL";
 /// );
 /// assert_eq!(resolve(None, None, None), Location::Dir(PathBuf::from(".hookflow/journal")));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Location {
     /// A directory for the embedded journal.
     Dir(PathBuf),
-    /// A PostgreSQL connection URL.
+    /// A PostgreSQL connection URL (its `Debug` form hides the password).
     Postgres(String),
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Dir(dir) => f.debug_tuple("Dir").field(dir).finish(),
+            Location::Postgres(url) => f.debug_tuple("Postgres").field(&redact(url)).finish(),
+        }
+    }
 }
 
 impl Location {
@@ -94,9 +104,12 @@ impl Location {
     pub fn open(&self) -> Result<Box<dyn Journal>, JournalError> {
         match self {
             Location::Dir(dir) => Ok(Box::new(FileJournal::new(dir))),
+            #[cfg(feature = "postgres")]
+            Location::Postgres(url) => Ok(Box::new(super::postgres::PgJournal::new(url)?)),
+            #[cfg(not(feature = "postgres"))]
             Location::Postgres(url) => Err(JournalError::Location {
                 value: redact(url),
-                reason: "this build has no PostgreSQL journal",
+                reason: "this build has no PostgreSQL journal: enable the `postgres` feature of hookflow",
             }),
         }
     }
@@ -111,17 +124,34 @@ pub fn open_default() -> Result<Box<dyn Journal>, JournalError> {
     Location::from_env().open()
 }
 
-/// A URL without its password, for messages.
-fn redact(url: &str) -> String {
+/// A URL without its password (in the user part or a `password=`
+/// parameter), for messages and `Debug`.
+pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (auth, host) = match rest.rsplit_once('@') {
-        Some(parts) => parts,
-        None => return url.to_owned(),
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
     };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    let rest = match rest.rsplit_once('@') {
+        Some((auth, host)) => match auth.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{auth}@{host}"),
+        },
+        None => rest.to_owned(),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(q) => format!("{scheme}://{rest}?{q}"),
+        None => format!("{scheme}://{rest}"),
     }
 }

@@ -39,8 +39,9 @@
 //! recoverer that dies in turn leaves a file that the next one continues,
 //! and a second recoverer, in this process or another, cannot claim the
 //! file while the first holds it, and afterwards finds its runs closed. A
-//! store shared by many machines fits the same trait with one segment per
-//! run, owned through a lease whose epoch fences a former owner's appends.
+//! store shared by many machines fits the same trait: `PgJournal`
+//! (feature `postgres`) keeps one segment per process in PostgreSQL, owned
+//! through a lease whose epoch fences a former owner's appends.
 //!
 //! # What recovery must do
 //!
@@ -74,7 +75,9 @@
 //!
 //! # Where
 //!
-//! `HOOKFLOW_JOURNAL` names the directory; without it the journal lives in
+//! `HOOKFLOW_JOURNAL` names the directory, or a PostgreSQL database by a
+//! `postgres://` URL (feature `postgres`; a build without it says so in
+//! its error); without it the journal lives in
 //! `$XDG_STATE_HOME/hookflow/journal`, else
 //! `$HOME/.local/state/hookflow/journal`, else `.hookflow/journal`: see
 //! [`Location`]. The directory is created readable by its owner only
@@ -114,6 +117,8 @@ mod error;
 mod file;
 mod location;
 mod plan;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 mod store;
 
@@ -122,6 +127,8 @@ pub use error::JournalError;
 pub use file::FileJournal;
 pub use location::{open_default, Location, ENV_VAR};
 pub use plan::{plan, Deliveries, DeliveryState, RunPlan, StepPlan};
+#[cfg(feature = "postgres")]
+pub use postgres::{PgJournal, SCHEMA_VERSION};
 pub use record::{
     DeliveryKey, ErrorInfo, FailedStepInfo, HookEnded, HookResult, HookStarted, Record, RunClosed,
     RunEnded, RunStarted, StepCall, StepClosed, StepEnded, StepStarted,

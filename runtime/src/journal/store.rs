@@ -5,8 +5,8 @@
 //! A *segment* is the unit of ownership: everything one owner wrote. In the
 //! embedded store it is one process's file, owned through an exclusive lock
 //! that the kernel releases when the process dies. A store shared by many
-//! machines (PostgreSQL) makes it one run, owned through a lease whose epoch
-//! fences the appends of an owner that lost it.
+//! machines (PostgreSQL) keeps it one process's too, owned through a lease
+//! whose epoch fences the appends of an owner that lost it.
 
 use std::fmt;
 use std::time::SystemTime;

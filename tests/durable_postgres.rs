@@ -1,0 +1,525 @@
+//! Durable pipelines on the PostgreSQL journal (feature `postgres`): a
+//! child process runs a durable pipeline against a real server (started by
+//! each test on 127.0.0.1 with `pgtemp`) and is killed with SIGKILL; once
+//! its lease expires, `recover()` in another process fires exactly the
+//! hooks the child never fired, once, and a second recovery fires nothing.
+//!
+//! The children re-run this test binary with `HOOKFLOW_PG_DURABLE_CHILD`
+//! set; their entry point is the ignored test `child_entry`. Every hook, in
+//! a child and in this process, appends one line to a shared log file.
+//! Without PostgreSQL's binaries every test prints a notice and returns.
+//!
+//! ```text
+//! cargo test --features postgres --test durable_postgres
+//! ```
+
+#![cfg(feature = "postgres")]
+
+mod pg_support;
+
+use std::collections::HashMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hookflow::journal::{Journal, PgJournal};
+use hookflow::{pipeline, recover_from, step, HookContext, Status};
+
+const CHILD_ENV: &str = "HOOKFLOW_PG_DURABLE_CHILD";
+const LOG_ENV: &str = "HOOKFLOW_PG_DURABLE_LOG";
+const URL_ENV: &str = "HOOKFLOW_PG_DURABLE_URL";
+const LEASE: Duration = Duration::from_secs(2);
+
+/// The tests share the process's hooks and spawn children: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+/// Where this process's hooks write (the parent's side).
+static LOG: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+fn log_path() -> PathBuf {
+    if let Some(p) = LOG.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        return p;
+    }
+    PathBuf::from(std::env::var_os(LOG_ENV).expect("a log file"))
+}
+
+fn append(line: &str) {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path())
+        .unwrap();
+    // One write per line: lines of several processes never interleave.
+    f.write_all(format!("{line}\n").as_bytes()).unwrap();
+}
+
+fn scenario() -> String {
+    std::env::var(CHILD_ENV).unwrap_or_default()
+}
+
+fn mark(what: &str) {
+    append(&format!("mark={what}"));
+}
+
+fn hang() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn note(ctx: &HookContext, hook: &str) {
+    let failed: Vec<String> = ctx
+        .failed_steps()
+        .iter()
+        .map(|f| format!("{}:{}", f.name(), f.kind()))
+        .collect();
+    append(&format!(
+        "who={};hook={hook};step={};status={};kind={};recovered={};redelivered={};key={};failed={}",
+        if scenario().is_empty() {
+            "parent"
+        } else {
+            "child"
+        },
+        ctx.step_name().unwrap_or("-"),
+        ctx.status().as_str(),
+        ctx.error().map_or("-".to_owned(), |e| e.kind().to_string()),
+        ctx.recovered(),
+        ctx.redelivered(),
+        ctx.delivery_key().unwrap_or_default(),
+        failed.join(","),
+    ));
+}
+
+fn s_success(ctx: &HookContext) {
+    note(ctx, "s_success");
+}
+fn s_crash(ctx: &HookContext) {
+    note(ctx, "s_crash");
+}
+fn s_failure(ctx: &HookContext) {
+    note(ctx, "s_failure");
+}
+fn s_finish(ctx: &HookContext) {
+    note(ctx, "s_finish");
+}
+fn p_crash(ctx: &HookContext) {
+    note(ctx, "p_crash");
+}
+fn p_failure(ctx: &HookContext) {
+    note(ctx, "p_failure");
+}
+fn p_finish(ctx: &HookContext) {
+    note(ctx, "p_finish");
+}
+/// Hangs in the child the first time (the child is killed there).
+fn slow_alert(ctx: &HookContext) {
+    note(ctx, "slow_alert");
+    if scenario() == "kill_in_hook" && !ctx.recovered() {
+        mark("hook hanging");
+        hang();
+    }
+}
+
+#[step(on_success = s_success, on_crash = s_crash, on_failure = s_failure, on_finish = s_finish)]
+fn extract() -> anyhow::Result<u32> {
+    mark("extract body");
+    Ok(7)
+}
+
+#[step(on_crash = s_crash, on_failure = s_failure, on_finish = s_finish)]
+fn load(rows: u32) -> anyhow::Result<()> {
+    anyhow::ensure!(rows > 0, "no rows");
+    mark("load body");
+    hang()
+}
+
+#[pipeline(durable, on_crash = p_crash, on_failure = p_failure, on_finish = p_finish)]
+fn nightly() -> anyhow::Result<()> {
+    let rows = extract()?;
+    load(rows)?;
+    Ok(())
+}
+
+#[step(on_failure = [s_failure, slow_alert, s_crash], on_finish = s_finish)]
+fn publish() -> anyhow::Result<()> {
+    mark("publish body");
+    anyhow::bail!("the bucket is gone")
+}
+
+#[pipeline(durable, on_failure = p_failure, on_finish = p_finish)]
+fn release() -> anyhow::Result<()> {
+    publish()?;
+    Ok(())
+}
+
+async fn async_alert(ctx: &HookContext) {
+    note(ctx, "async_alert");
+    // Awaits a timer: the recovery's runtime drives it.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+#[step(on_success = s_success, on_failure = [async_alert, s_failure], on_finish = s_finish)]
+async fn stream_in(n: u32) -> anyhow::Result<u32> {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    if n == 2 {
+        mark("stream body");
+        std::future::pending::<()>().await;
+    }
+    Ok(n)
+}
+
+/// Async: the journal is written from the runtime's worker threads.
+#[pipeline(durable, on_failure = p_failure, on_finish = p_finish)]
+async fn streaming() -> anyhow::Result<()> {
+    stream_in(1).await?;
+    stream_in(2).await?;
+    Ok(())
+}
+
+fn pg_journal(url: &str) -> PgJournal {
+    PgJournal::new(url)
+        .expect("url")
+        .lease(LEASE)
+        .renew_every(Duration::from_millis(200))
+}
+
+/// The entry point of the child processes (ignored in a normal run).
+#[test]
+#[ignore = "entry point of the child processes of the other tests"]
+fn child_entry() {
+    let scenario = scenario();
+    if scenario.is_empty() {
+        return;
+    }
+    let url = std::env::var(URL_ENV).expect("a database URL");
+    hookflow::use_journal(pg_journal(&url));
+    match scenario.as_str() {
+        "kill_in_step" => {
+            let _ = nightly();
+        }
+        "kill_in_hook" => {
+            let _ = release();
+        }
+        "async_kill_in_step" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = rt.block_on(streaming());
+        }
+        "recover" => {
+            let go = log_path().with_file_name("go");
+            while !go.exists() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let report = hookflow::recover().unwrap();
+            mark(&format!("recovered {}", report.runs.len()));
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+struct Scene {
+    server: pg_support::Server,
+    log: PathBuf,
+    _serial: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Scene {
+    /// `None` (after a notice) without PostgreSQL.
+    fn new(name: &str) -> Option<Scene> {
+        let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let server = pg_support::start()?;
+        let root =
+            std::env::temp_dir().join(format!("hookflow-durable-pg-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        let log = root.join("hooks.log");
+        fs::write(&log, "").unwrap();
+        *LOG.lock().unwrap_or_else(|p| p.into_inner()) = Some(log.clone());
+        Some(Scene {
+            server,
+            log,
+            _serial: serial,
+        })
+    }
+
+    fn spawn(&self, scenario: &str) -> Child {
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_entry",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, scenario)
+            .env(URL_ENV, self.server.url())
+            .env(LOG_ENV, &self.log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    fn lines(&self) -> Vec<String> {
+        fs::read_to_string(&self.log)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let needle = format!("mark={what}");
+        while !self.lines().contains(&needle) {
+            assert!(
+                Instant::now() < deadline,
+                "the child never reached `{what}`"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn journal(&self) -> PgJournal {
+        pg_journal(&self.server.url())
+    }
+
+    fn recover(&self) -> hookflow::RecoveryReport {
+        recover_from(&self.journal()).unwrap()
+    }
+
+    /// Waits until the dead child's lease expired and its segment is listed.
+    fn wait_until_dead(&self) {
+        let journal = self.journal();
+        let deadline = Instant::now() + LEASE * 10;
+        while journal.list_dead().unwrap().segments.is_empty() {
+            assert!(Instant::now() < deadline, "the lease never expired");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The hook calls logged since line `from`.
+    fn calls(&self, from: usize) -> Vec<Call> {
+        self.lines()[from..]
+            .iter()
+            .filter(|l| l.starts_with("who="))
+            .map(|l| Call::parse(l))
+            .collect()
+    }
+
+    fn records_left(&self) -> i64 {
+        self.server
+            .admin()
+            .query_one("SELECT count(*) FROM hookflow_journal_records", &[])
+            .unwrap()
+            .get(0)
+    }
+}
+
+fn kill(mut child: Child) {
+    // `Child::kill` sends SIGKILL on Unix.
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[derive(Debug, Clone)]
+struct Call {
+    fields: HashMap<String, String>,
+}
+
+impl Call {
+    fn parse(line: &str) -> Call {
+        let fields = line
+            .split(';')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Call { fields }
+    }
+    fn get(&self, k: &str) -> &str {
+        self.fields.get(k).map_or("", String::as_str)
+    }
+    fn id(&self) -> String {
+        format!("{}@{}", self.get("hook"), self.get("step"))
+    }
+}
+
+fn ids(calls: &[Call]) -> Vec<String> {
+    calls.iter().map(Call::id).collect()
+}
+
+const AFTER_KILL_IN_STEP: [&str; 6] = [
+    "s_crash@load",
+    "s_failure@load",
+    "s_finish@load",
+    "p_crash@-",
+    "p_failure@-",
+    "p_finish@-",
+];
+
+#[test]
+fn a_killed_process_is_recovered_from_another_once_its_lease_expires() {
+    let Some(scene) = Scene::new("in-step") else {
+        return;
+    };
+    let child = scene.spawn("kill_in_step");
+    scene.wait_for("load body");
+
+    // The child is alive (it renews its lease): its run is not touched,
+    // however long past the lease we wait.
+    std::thread::sleep(LEASE * 2);
+    let before = scene.lines().len();
+    let report = scene.recover();
+    assert!(report.runs.is_empty(), "{report:?}");
+    assert!(scene.calls(before).is_empty());
+    let live = scene.calls(0);
+    assert_eq!(
+        ids(&live),
+        ["s_success@extract", "s_finish@extract"],
+        "{live:?}"
+    );
+
+    kill(child);
+    scene.wait_until_dead();
+    let from = scene.lines().len();
+    let report = scene.recover();
+    let calls = scene.calls(from);
+    assert_eq!(ids(&calls), AFTER_KILL_IN_STEP, "{calls:?}");
+    for c in &calls {
+        assert_eq!(c.get("who"), "parent");
+        assert_eq!(c.get("status"), "crashed", "{c:?}");
+        assert_eq!(c.get("kind"), "aborted", "{c:?}");
+        assert_eq!(c.get("recovered"), "true", "{c:?}");
+        assert_eq!(c.get("redelivered"), "false", "{c:?}");
+    }
+    assert_eq!(calls[3].get("failed"), "load:aborted");
+    assert_eq!(report.runs.len(), 1);
+    assert_eq!(report.runs[0].pipeline, "nightly");
+    assert_eq!(report.runs[0].status, Status::Crashed);
+    assert_eq!(report.runs[0].aborted_steps, ["load"]);
+
+    // A second recovery fires nothing; the run's records are gone.
+    let again = scene.lines().len();
+    assert!(scene.recover().runs.is_empty());
+    assert!(scene.calls(again).is_empty());
+    assert_eq!(scene.records_left(), 0);
+}
+
+#[test]
+fn a_hook_killed_mid_call_is_redelivered_once_by_another_process() {
+    let Some(scene) = Scene::new("in-hook") else {
+        return;
+    };
+    let child = scene.spawn("kill_in_hook");
+    scene.wait_for("hook hanging");
+    kill(child);
+    let live = scene.calls(0);
+    assert_eq!(ids(&live), ["s_failure@publish", "slow_alert@publish"]);
+    let live_key = live[1].get("key").to_owned();
+
+    scene.wait_until_dead();
+    let from = scene.lines().len();
+    scene.recover();
+    let calls = scene.calls(from);
+    assert_eq!(
+        ids(&calls),
+        [
+            "slow_alert@publish",
+            "s_crash@publish",
+            "s_finish@publish",
+            "p_failure@-",
+            "p_finish@-"
+        ],
+        "{calls:?}"
+    );
+    assert_eq!(calls[0].get("redelivered"), "true");
+    assert_eq!(calls[0].get("key"), live_key);
+    for c in &calls[1..] {
+        assert_eq!(c.get("redelivered"), "false", "{c:?}");
+    }
+    let again = scene.lines().len();
+    scene.recover();
+    assert!(scene.calls(again).is_empty());
+}
+
+#[test]
+fn recovering_processes_and_threads_together_fire_each_hook_once() {
+    let Some(scene) = Scene::new("two-recoverers") else {
+        return;
+    };
+    let child = scene.spawn("kill_in_step");
+    scene.wait_for("load body");
+    kill(child);
+    scene.wait_until_dead();
+    let from = scene.lines().len();
+    let a = scene.spawn("recover");
+    let b = scene.spawn("recover");
+    // And this process, at the same moment, in two threads.
+    fs::write(scene.log.with_file_name("go"), "").unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| scene.recover());
+        s.spawn(|| scene.recover());
+    });
+    for mut c in [a, b] {
+        assert!(c.wait().unwrap().success());
+    }
+    let calls = scene.calls(from);
+    let mut got = ids(&calls);
+    got.sort();
+    let mut want = AFTER_KILL_IN_STEP.to_vec();
+    want.sort();
+    assert_eq!(got, want, "{calls:?}");
+    let recovered: usize = scene
+        .lines()
+        .iter()
+        .filter_map(|l| l.strip_prefix("mark=recovered "))
+        .map(|n| n.parse::<usize>().unwrap())
+        .sum();
+    assert!(
+        recovered <= 1,
+        "one recoverer finished the run: {recovered}"
+    );
+}
+
+#[test]
+fn an_async_pipeline_killed_mid_step_is_recovered_by_another_process() {
+    let Some(scene) = Scene::new("async-in-step") else {
+        return;
+    };
+    let child = scene.spawn("async_kill_in_step");
+    scene.wait_for("stream body");
+    let live = scene.calls(0);
+    assert_eq!(
+        ids(&live),
+        ["s_success@stream_in", "s_finish@stream_in"],
+        "{live:?}"
+    );
+    kill(child);
+    scene.wait_until_dead();
+    let from = scene.lines().len();
+    let report = scene.recover();
+    let calls = scene.calls(from);
+    assert_eq!(
+        ids(&calls),
+        [
+            "async_alert@stream_in",
+            "s_failure@stream_in",
+            "s_finish@stream_in",
+            "p_failure@-",
+            "p_finish@-"
+        ],
+        "{calls:?}"
+    );
+    assert!(calls
+        .iter()
+        .all(|c| c.get("kind") == "aborted" && c.get("recovered") == "true"));
+    assert_eq!(report.runs[0].aborted_steps, ["stream_in"]);
+    let again = scene.lines().len();
+    assert!(scene.recover().runs.is_empty());
+    assert!(scene.calls(again).is_empty());
+}
