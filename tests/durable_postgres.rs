@@ -185,6 +185,36 @@ fn pg_journal(url: &str) -> PgJournal {
         .renew_every(Duration::from_millis(200))
 }
 
+#[step(on_success = s_success, on_finish = s_finish)]
+fn wait_step() -> anyhow::Result<()> {
+    mark("waiting");
+    let resume = log_path().with_file_name("resume");
+    while !resume.exists() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+#[pipeline(durable, on_crash = p_crash, on_failure = p_failure, on_finish = p_finish)]
+fn paused() -> anyhow::Result<()> {
+    wait_step()?;
+    Ok(())
+}
+
+#[step(on_finish = s_finish)]
+fn unit_of_work(i: u32) -> anyhow::Result<u32> {
+    Ok(i)
+}
+
+#[pipeline(durable, on_finish = p_finish)]
+fn thousand() -> anyhow::Result<()> {
+    mark("thousand started");
+    for i in 0..1000 {
+        unit_of_work(i)?;
+    }
+    Ok(())
+}
+
 /// The entry point of the child processes (ignored in a normal run).
 #[test]
 #[ignore = "entry point of the child processes of the other tests"]
@@ -209,6 +239,14 @@ fn child_entry() {
                 .build()
                 .unwrap();
             let _ = rt.block_on(streaming());
+        }
+        "thousand" => {
+            let _ = thousand();
+            mark("child done");
+        }
+        "pause" => {
+            let _ = paused();
+            mark("child done");
         }
         "recover" => {
             let go = log_path().with_file_name("go");
@@ -408,6 +446,117 @@ fn a_killed_process_is_recovered_from_another_once_its_lease_expires() {
     assert!(scene.recover().runs.is_empty());
     assert!(scene.calls(again).is_empty());
     assert_eq!(scene.records_left(), 0);
+}
+
+#[test]
+fn eight_processes_of_a_thousand_durable_steps_one_killed_deliver_every_hook_once() {
+    let Some(scene) = Scene::new("load") else {
+        return;
+    };
+    let mut children: Vec<Child> = (0..8).map(|_| scene.spawn("thousand")).collect();
+    // Kill one at a point that depends on the clock: somewhere in its run.
+    let victim = children.remove((std::process::id() % 8) as usize);
+    let started = Instant::now();
+    while scene
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("who=") && l.contains("hook=s_finish"))
+        .count()
+        < 800 + (started.elapsed().as_millis() % 400) as usize
+    {
+        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    kill(victim);
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    scene.wait_until_dead();
+    let report = scene.recover();
+    assert_eq!(
+        report.runs.len(),
+        1,
+        "only the killed process's run: {report:?}"
+    );
+
+    let calls = scene.calls(0);
+    let mut per_key: std::collections::HashMap<&str, (usize, usize)> = Default::default();
+    for c in &calls {
+        let e = per_key.entry(c.get("key")).or_default();
+        if c.get("redelivered") == "true" {
+            e.1 += 1;
+        } else {
+            e.0 += 1;
+        }
+    }
+    for (key, (first, again)) in &per_key {
+        assert!(
+            *first <= 1 && *again <= 1 && first + again >= 1,
+            "{key}: {first} calls + {again} redeliveries"
+        );
+    }
+    // Seven runs of 1000 steps ran to the end; the killed one's steps each
+    // ended once, live or recovered; every run ended once.
+    let runs: std::collections::HashSet<&str> = calls
+        .iter()
+        .filter(|c| c.get("hook") == "p_finish")
+        .map(|c| c.get("key"))
+        .collect();
+    assert_eq!(runs.len(), 8);
+    let step_ends = per_key
+        .keys()
+        .filter(|k| k.contains("/on_finish/s_finish"))
+        .count();
+    let killed_steps = step_ends - 7 * 1000;
+    assert!((1..=1000).contains(&killed_steps), "{killed_steps}");
+    // At most the one step it was in (none when killed between two steps).
+    assert!(report.runs[0].aborted_steps.len() <= 1, "{report:?}");
+    // Nothing of any run is left in the database.
+    assert_eq!(scene.records_left(), 0);
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_paused_owner_past_its_lease_is_fenced_and_fires_nothing_after_resuming() {
+    let Some(scene) = Scene::new("paused") else {
+        return;
+    };
+    let mut child = scene.spawn("pause");
+    scene.wait_for("waiting");
+    // Paused (a GC stop, a partition): it renews nothing, its lease expires.
+    signal(&child, "-STOP");
+    scene.wait_until_dead();
+    let from = scene.lines().len();
+    let report = scene.recover();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let recovered = scene.calls(from);
+    assert_eq!(
+        ids(&recovered),
+        [
+            "s_finish@wait_step",
+            "p_crash@-",
+            "p_failure@-",
+            "p_finish@-"
+        ],
+        "{recovered:?}"
+    );
+    // Let it go on: its step completes, but the run is no longer its own.
+    let after = scene.lines().len();
+    fs::write(scene.log.with_file_name("resume"), "").unwrap();
+    signal(&child, "-CONT");
+    scene.wait_for("child done");
+    assert!(child.wait().unwrap().success());
+    let late = scene.calls(after);
+    assert!(late.is_empty(), "the fenced owner fired {late:?}");
+    // And nothing is left to recover.
+    assert!(scene.recover().runs.is_empty());
 }
 
 #[test]

@@ -139,6 +139,9 @@ pub(crate) struct DurableRun {
     next_seq: AtomicU32,
     /// An append failed: the run goes on without its journal.
     broken: AtomicBool,
+    /// Another owner took the run's segment over (its lease expired): this
+    /// process fires none of the run's hooks any more, the new owner does.
+    fenced: AtomicBool,
     /// Fired by a recovery.
     recovered: bool,
     /// Detached plans of this run's steps still running, and the run's own
@@ -175,6 +178,7 @@ impl DurableRun {
                 sink: Arc::new(Sink::Writer(w)),
                 next_seq: AtomicU32::new(0),
                 broken: AtomicBool::new(false),
+                fenced: AtomicBool::new(false),
                 recovered: false,
                 handoffs: Mutex::new((0, None)),
             }))),
@@ -200,12 +204,19 @@ impl DurableRun {
             sink,
             next_seq: AtomicU32::new(0),
             broken: AtomicBool::new(false),
+            fenced: AtomicBool::new(false),
             recovered: true,
             handoffs: Mutex::new((0, None)),
         })
     }
 
-    fn append(&self, records: &[Record<'_>]) {
+    /// Stores `records`; `false` when the store refused them because what
+    /// they announce must not happen (a delivery already recorded, a run
+    /// another owner took over).
+    fn append(&self, records: &[Record<'_>]) -> bool {
+        if self.fenced.load(Ordering::Relaxed) {
+            return false;
+        }
         let closes = records.iter().any(|r| matches!(r, Record::RunClosed(_)));
         if self.broken.load(Ordering::Relaxed) {
             // Only its close still matters: it keeps a run that ended from
@@ -213,13 +224,27 @@ impl DurableRun {
             if closes {
                 self.store_close_of_broken();
             }
-            return;
+            return true;
         }
         match self.sink.append(records) {
             Ok(()) => {
                 if ANY_UNCLOSED.load(Ordering::Relaxed) {
                     self.close_unclosed();
                 }
+                true
+            }
+            Err(e @ JournalError::DuplicateDelivery { .. }) => {
+                tracing::warn!(run_id = %self.run_id, error = %e, "hook delivery already recorded: not made again");
+                false
+            }
+            Err(e @ JournalError::Fenced { .. }) => {
+                self.fenced.store(true, Ordering::Relaxed);
+                tracing::error!(
+                    run_id = %self.run_id,
+                    error = %e,
+                    "another process took this durable run over: this process fires none of its hooks any more"
+                );
+                false
             }
             Err(e) => {
                 self.broken.store(true, Ordering::Relaxed);
@@ -231,6 +256,7 @@ impl DurableRun {
                 if closes {
                     self.store_close_of_broken();
                 }
+                true
             }
         }
     }
@@ -283,7 +309,7 @@ impl DurableRun {
             }
         };
         if let Some(records) = deferred {
-            self.append(&records);
+            let _ = self.append(&records);
         }
     }
 
@@ -377,12 +403,14 @@ impl StepLog {
             .push(record);
     }
 
-    /// Stores what waits, then `record`, in one write.
-    fn write(&self, record: Record<'static>) {
+    /// Stores what waits, then `record`, in one write; `false` when the
+    /// store refused it (see [`DurableRun::append`]).
+    fn write(&self, record: Record<'static>) -> bool {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         pending.push(record);
-        self.run.append(&pending);
+        let stored = self.run.append(&pending);
         pending.clear();
+        stored
     }
 
     fn step_call(&self) -> StepCall<'static> {
@@ -499,11 +527,17 @@ impl StepLog {
             redelivered,
             recovered: self.run.recovered,
         });
-        self.write(Record::HookStarted(HookStarted {
+        if self.run.fenced.load(Ordering::Relaxed) {
+            return Go::Skip;
+        }
+        let stored = self.write(Record::HookStarted(HookStarted {
             key,
             redelivered,
             at: SystemTime::now(),
         }));
+        if !stored {
+            return Go::Skip;
+        }
         Go::Call(delivery)
     }
 

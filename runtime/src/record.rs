@@ -196,7 +196,7 @@ fn journal_hook_starting(
                 hook = hook.name(),
                 event = event.key(),
                 step = frame.step_meta().map(|m| m.name()),
-                "hook not called again: it returned before the process died"
+                "hook not called: its call is already recorded (it returned before the process died), or another process owns this run now"
             );
             Starting::Skip
         }
