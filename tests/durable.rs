@@ -709,6 +709,47 @@ fn two_hooks_of_one_name_in_one_event_are_two_deliveries() {
     assert!(b.ends_with("/on_failure/s_failure#2"), "{b}");
 }
 
+#[step(on_finish = s_finish)]
+fn never_runs_without_journal() -> anyhow::Result<()> {
+    mark("body ran");
+    Ok(())
+}
+
+#[pipeline(durable, on_failure = p_failure)]
+fn needs_journal() -> anyhow::Result<()> {
+    never_runs_without_journal()?;
+    Ok(())
+}
+
+#[test]
+fn an_unavailable_journal_fails_the_run_before_its_body_or_runs_it_without_as_chosen() {
+    let scene = Scene::new("unavailable");
+    // A journal directory that cannot be created: under a regular file.
+    let blocker = scene.log.with_file_name("not-a-dir");
+    fs::write(&blocker, "").unwrap();
+    hookflow::use_journal(FileJournal::new(blocker.join("journal")));
+
+    let err = needs_journal().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the journal of this durable run is unavailable"),
+        "{err}"
+    );
+    let lines = scene.lines();
+    assert!(!lines.contains(&"mark=body ran".to_owned()), "{lines:?}");
+    assert_eq!(ids(&scene.calls(0)), ["p_failure@-"]);
+
+    hookflow::when_unavailable(hookflow::WhenUnavailable::RunWithoutJournal);
+    let ran = needs_journal();
+    hookflow::when_unavailable(hookflow::WhenUnavailable::FailRun);
+    ran.unwrap();
+    assert!(scene.lines().contains(&"mark=body ran".to_owned()));
+    // Without a journal, no delivery key.
+    let last = scene.calls(0).pop().unwrap();
+    assert_eq!(last.id(), "s_finish@never_runs_without_journal");
+    assert_eq!(last.get("key"), "");
+}
+
 #[test]
 fn a_kill_between_two_steps_fires_only_the_pipelines_hooks() {
     let scene = Scene::new("between");
