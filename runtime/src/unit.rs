@@ -380,7 +380,7 @@ fn root_step_span(slot: &mut Span, meta: &'static StepMeta) {
 /// Gives a step called inside another step or a run its span, its run and
 /// the run's step defaults (kept out of line: the step alone is the lean
 /// path).
-#[inline(never)]
+#[inline]
 fn step_parent(
     unit: &mut Unit,
     meta: &'static StepMeta,
@@ -413,11 +413,19 @@ fn step_parent(
             .record("run_id", tracing::field::display(r.run_id));
     }
     if let Some(run) = parent.run() {
-        let own = Level {
-            attr: own,
-            cfg: unit.cfg.map(|c| &c.hooks),
-        };
-        unit.hooks = Lookup::new(own, Some(run.defaults));
+        let defaults = run.defaults;
+        // Run defaults without hooks or configured lists change nothing for
+        // the step (a step's own list for an event it does not name is
+        // empty: `HookSetBuilder::__push` names the event of every hook), so
+        // the step keeps the lookup of its own level and its one-test masks.
+        let no_defaults = defaults.cfg.is_none() && defaults.attr.filled() == 0;
+        if !no_defaults {
+            let own = Level {
+                attr: own,
+                cfg: unit.cfg.map(|c| &c.hooks),
+            };
+            unit.hooks = Lookup::new(own, Some(defaults));
+        }
     }
 }
 
