@@ -19,7 +19,7 @@ use crate::context::{HookContext, OutputPtr};
 use crate::decide::{self, AttemptEnd, Next};
 use crate::error::{PipelineError, StepError};
 use crate::event::Event;
-use crate::frame::enter;
+use crate::frame::{current_in_hook, enter};
 use crate::hook::{HookSet, PipelineHooks};
 use crate::meta::{PipelineMeta, StepMeta};
 use crate::plan::Plan;
@@ -118,25 +118,47 @@ impl Core {
         }
     }
 
+    #[inline]
     fn unit(&self) -> &Unit {
         self.unit.as_ref().expect("the unit exists once polled")
     }
 
     /// The frame to enter while the shell builds or polls the body.
+    #[inline]
     pub(crate) fn frame(&self) -> &crate::frame::Frame {
         &self.unit().frame
     }
 
     /// Advances until the shell has something to do.
+    #[inline]
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Action {
+        // The states that only hand work to the shell, answered in the
+        // shell's own code.
+        match self.state {
+            State::Build => Action::Attempt,
+            State::Body => Action::PollBody,
+            State::Done => Action::Done,
+            State::Init | State::Firing(_) | State::Delay => self.advance(cx),
+        }
+    }
+
+    #[inline(never)]
+    fn advance(&mut self, cx: &mut Context<'_>) -> Action {
         loop {
             match self.state {
                 State::Init => {
-                    let unit = match self.init {
-                        Init::Step(meta, hooks) => Unit::step(meta, hooks, false),
-                        Init::Pipeline(meta, hooks) => Unit::pipeline(meta, hooks),
-                    };
-                    self.unit = Some(unit);
+                    match self.init {
+                        Init::Step(meta, hooks) => {
+                            // Built where it stays, then placed under its
+                            // parent, if any.
+                            let (parent, in_hook) = current_in_hook();
+                            let unit = self.unit.insert(Unit::step_alone(meta, hooks, in_hook));
+                            unit.place(meta, hooks, parent, false);
+                        }
+                        Init::Pipeline(meta, hooks) => {
+                            self.unit = Some(Unit::pipeline(meta, hooks));
+                        }
+                    }
                     self.begin_attempt();
                 }
                 State::Firing(phase) => {
@@ -175,11 +197,17 @@ impl Core {
 
     /// Fires `on_start` or `on_retry`: in place when its hooks are sync,
     /// else as a plan to await.
+    #[inline]
     fn fire_event(&mut self, phase: Phase, event: Event, error: Option<&StepError>) {
-        let unit = self.unit();
-        if !unit.hooks.has(event) {
+        if !self.unit().hooks.has(event) {
             return self.fired(phase);
         }
+        self.fire_event_hooks(phase, event, error);
+    }
+
+    #[inline(never)]
+    fn fire_event_hooks(&mut self, phase: Phase, event: Event, error: Option<&StepError>) {
+        let unit = self.unit();
         if unit.hooks.all_sync(&[event]) {
             let _entered = enter(&unit.frame);
             unit.fire_sync(event, error);
@@ -227,8 +255,11 @@ impl Core {
     }
 
     /// A plan was fired to its end.
+    #[inline]
     fn fired(&mut self, phase: Phase) {
-        self.firing = None;
+        if self.firing.is_some() {
+            self.firing = None;
+        }
         match phase {
             Phase::Start => match self.unit().start_error() {
                 None => self.state = State::Build,
@@ -236,16 +267,22 @@ impl Core {
             },
             Phase::Retry => {
                 record::retry_fired(&self.unit().frame);
-                let delay = self.unit().retry_delay();
-                if delay.is_zero() {
-                    self.attempt += 1;
-                    self.begin_attempt();
-                } else {
-                    self.timer = Some(timer::sleep(delay));
-                    self.state = State::Delay;
-                }
+                self.retry_after_delay()
             }
             Phase::Terminal => self.state = State::Done,
+        }
+    }
+
+    /// `on_retry` was fired: the next attempt, after the retry delay.
+    #[inline(never)]
+    fn retry_after_delay(&mut self) {
+        let delay = self.unit().retry_delay();
+        if delay.is_zero() {
+            self.attempt += 1;
+            self.begin_attempt();
+        } else {
+            self.timer = Some(timer::sleep(delay));
+            self.state = State::Delay;
         }
     }
 
@@ -253,19 +290,19 @@ impl Core {
     pub(crate) fn attempt_built(&mut self) {
         let unit = self.unit();
         if !unit.is_pipeline() {
-            let timeout = unit.timeout().map(timer::sleep);
-            let cancel = unit
-                .frame
-                .run()
-                .map(|r| Box::pin(r.cancel.token.clone().cancelled_owned()));
-            self.timer = timeout;
-            self.cancel = cancel;
+            if let Some(bound) = unit.timeout() {
+                self.timer = Some(timer::sleep(bound));
+            }
+            if let Some(run) = self.unit().frame.run() {
+                self.cancel = Some(Box::pin(run.cancel.token.clone().cancelled_owned()));
+            }
         }
         self.state = State::Body;
     }
 
     /// `true` when the run was cancelled: the shell drops the attempt and
     /// reports [`AttemptEnd::Cancelled`].
+    #[inline]
     pub(crate) fn poll_cancelled(&mut self, cx: &mut Context<'_>) -> bool {
         match &mut self.cancel {
             Some(c) => c.as_mut().poll(cx).is_ready(),
@@ -286,8 +323,16 @@ impl Core {
     /// The attempt ended (its future already dropped by the shell);
     /// `output` points at the value the shell keeps, for the hooks.
     pub(crate) fn attempt_ended(&mut self, end: AttemptEnd, output: Option<OutputPtr>) {
-        self.timer = None;
-        self.cancel = None;
+        if self.timer.is_some() {
+            self.timer = None;
+        }
+        if self.cancel.is_some() {
+            self.cancel = None;
+        }
+        if let AttemptEnd::Done = end {
+            // Success ends the call, step or pipeline: no decision to make.
+            return self.terminate(Status::Completed, None, output);
+        }
         let unit = self.unit();
         let next = if unit.is_pipeline() {
             let (status, error) = decide::pipeline_end(end, unit.name_cow(), unit.is_cancelled());
@@ -323,7 +368,7 @@ impl Core {
         if unit.hooks.all_sync(events) {
             // Sync hooks only: nothing to await, fired in place.
             let _entered = enter(&unit.frame);
-            unit.fire_terminal_sync(status, events, error.as_ref(), finished, output);
+            unit.fire_terminal_here(status, events, error.as_ref(), finished, output);
             self.error = error;
             self.state = State::Done;
             return;
@@ -352,7 +397,17 @@ impl Core {
 
     /// The future is dropped (after the shell dropped the body's future):
     /// fires what is left, exactly once.
+    #[inline]
     pub(crate) fn on_drop(&mut self) {
+        if self.state != State::Done {
+            self.on_drop_early();
+        }
+    }
+
+    /// Dropped before the end: fires what is left.
+    #[cold]
+    #[inline(never)]
+    fn on_drop_early(&mut self) {
         let state = std::mem::replace(&mut self.state, State::Done);
         let Some(unit) = self.unit.as_ref() else {
             return;

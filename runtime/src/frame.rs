@@ -106,6 +106,22 @@ impl Frame {
         }
     }
 
+    /// A frame with no span yet (the caller writes one in place).
+    #[inline(always)]
+    pub(crate) fn unspanned(scope: Scope, max_attempts: u32) -> Frame {
+        Frame {
+            scope,
+            run: RunRef::None,
+            attempt: AtomicU32::new(1),
+            max_attempts,
+            status: AtomicU8::new(Status::Running.to_u8()),
+            started: Stamp::now(),
+            span: Span::none(),
+            #[cfg(feature = "journal")]
+            log: None,
+        }
+    }
+
     #[inline]
     pub(crate) fn run(&self) -> Option<&RunShared> {
         self.run.get()
@@ -254,6 +270,17 @@ pub(crate) fn with_current_in_hook<T>(f: impl FnOnce(Option<&Frame>, bool) -> T)
     let (ptr, in_hook) = TLS.with(|t| (t.current.get(), t.in_hook.get() > 0));
     // SAFETY: as for `with_current`.
     f(unsafe { ptr.as_ref() }, in_hook)
+}
+
+/// The current frame, if any, and whether a hook is running: one read of
+/// the thread-local. The frame reference is valid for as long as the
+/// caller's own frame is entered below it (see `with_current`).
+#[inline(always)]
+pub(crate) fn current_in_hook<'a>() -> (Option<&'a Frame>, bool) {
+    let (ptr, in_hook) = TLS.with(|t| (t.current.get(), t.in_hook.get() > 0));
+    // SAFETY: as for `with_current`; the caller uses the reference only
+    // while it builds a frame nested in the current one, before returning.
+    (unsafe { ptr.as_ref() }, in_hook)
 }
 
 /// `true` while a hook runs on this thread: steps called then fire no hooks.

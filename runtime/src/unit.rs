@@ -24,15 +24,18 @@
 
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
 use std::time::Duration;
+
+use tracing::Span;
 
 use crate::call::{self, take_panic};
 use crate::clock::Stamp;
-use crate::context::{HookContext, Output, OutputPtr};
+use crate::context::{HookContext, Output, OutputPtr, Src, View};
 use crate::decide::{self, AttemptEnd, Next};
 use crate::error::{PipelineError, StepError};
 use crate::event::Event;
-use crate::frame::{enter, with_current_in_hook, Frame, RunRef, Scope};
+use crate::frame::{current_in_hook, enter, with_current_in_hook, Frame, RunRef, Scope};
 use crate::hook::{HookSet, PipelineHooks};
 use crate::lookup::{Level, Lookup};
 use crate::meta::{PipelineMeta, StepMeta};
@@ -61,70 +64,54 @@ pub(crate) struct Unit {
 }
 
 impl Unit {
-    /// A step call. `lend` borrows the enclosing run instead of sharing it:
-    /// only for sync calls, which end before the enclosing frame does.
-    #[inline]
-    pub(crate) fn step(meta: &'static StepMeta, own: &'static HookSet, lend: bool) -> Unit {
+    /// A step call (`lend`, in [`place`](Self::place), borrows the enclosing
+    /// run instead of sharing it: only for sync calls, which end before the
+    /// enclosing frame does), as if it had no enclosing step or run: a plain struct
+    /// literal so that it is built where it will stay; [`place`](Self::place)
+    /// then gives it its span and, inside a step or run, its run.
+    #[inline(always)]
+    pub(crate) fn step_alone(
+        meta: &'static StepMeta,
+        own: &'static HookSet,
+        in_hook: bool,
+    ) -> Unit {
         let cfg = settings::active().and_then(|o| o.step(meta));
-        let (in_hook, run, defaults, span) = with_current_in_hook(|parent, in_hook| {
-            let Some(parent) = parent else {
-                let span = tracing::info_span!(
-                    "hookflow.step",
-                    step = meta.name(),
-                    run_id = tracing::field::Empty,
-                    status = tracing::field::Empty,
-                );
-                return (in_hook, RunRef::None, None, span);
-            };
-            // Under the enclosing step's or run's span, even when an async
-            // parent is not entered on this thread right now.
-            let span = tracing::info_span!(
-                parent: &parent.span,
-                "hookflow.step",
-                step = meta.name(),
-                run_id = tracing::field::Empty,
-                status = tracing::field::Empty,
-            );
-            let defaults = parent.run().map(|r| r.defaults);
-            let run = match (&parent.run, lend) {
-                (RunRef::None, _) => RunRef::None,
-                (RunRef::Lent(p), true) => RunRef::Lent(*p),
-                (RunRef::Owned(a), true) => RunRef::Lent(std::ptr::NonNull::from(&**a)),
-                (r, false) => match r.to_arc() {
-                    Some(a) => RunRef::Owned(a),
-                    None => RunRef::None,
-                },
-            };
-            (in_hook, run, defaults, span)
-        });
-        if let Some(r) = run.get() {
-            span.record("run_id", tracing::field::display(r.run_id));
-        }
-        let hooks = if in_hook {
-            Lookup::none()
-        } else {
-            let own = Level {
-                attr: own,
-                cfg: cfg.map(|c| &c.hooks),
-            };
-            Lookup::new(own, defaults)
-        };
         let max_attempts = match cfg.and_then(|c| c.retries) {
             Some(retries) if meta.is_retryable() => retries.saturating_add(1),
             _ => meta.max_attempts(),
         };
-        #[allow(unused_mut)]
-        let mut frame = Frame::new(Scope::Step(meta), run, max_attempts, span);
-        #[cfg(feature = "journal")]
-        if let (false, Some(durable)) = (in_hook, frame.run().and_then(|r| r.durable.as_ref())) {
-            frame.log = Some(crate::durable::StepLog::step(durable, meta));
-        }
         Unit {
             kind: Kind::Step(meta),
-            hooks,
+            hooks: Lookup::new(
+                Level {
+                    attr: own,
+                    cfg: cfg.map(|c| &c.hooks),
+                },
+                None,
+            ),
             cfg,
             in_run: !in_hook,
-            frame,
+            frame: Frame::unspanned(Scope::Step(meta), max_attempts),
+        }
+    }
+
+    /// Gives a step built by [`step_alone`](Self::step_alone) its span and,
+    /// inside a step or run, its run and the run's step defaults.
+    #[inline(always)]
+    pub(crate) fn place(
+        &mut self,
+        meta: &'static StepMeta,
+        own: &'static HookSet,
+        parent: Option<&Frame>,
+        lend: bool,
+    ) {
+        match parent {
+            None => root_step_span(&mut self.frame.span, meta),
+            Some(parent) => step_parent(self, meta, own, parent, lend),
+        }
+        if !self.in_run {
+            // Called from inside a hook: no hooks.
+            self.hooks = Lookup::none();
         }
     }
 
@@ -228,7 +215,7 @@ impl Unit {
         self.frame.context(Status::Running, error.cloned())
     }
 
-    /// The context for the terminal hooks.
+    /// The context for the terminal hooks, built in place.
     #[inline(always)]
     pub(crate) fn terminal_context(
         &self,
@@ -237,15 +224,24 @@ impl Unit {
         finished: Stamp,
         output: Option<OutputPtr>,
     ) -> HookContext {
-        let mut ctx = self.frame.context(status, error.cloned());
-        ctx.finished = Some(finished);
-        if let Some(ptr) = output {
-            ctx.output = Output::Borrowed(ptr);
+        let view: &(dyn View + 'static) = &self.frame;
+        HookContext {
+            src: Src::Lent(NonNull::from(view)),
+            status,
+            error: error.cloned(),
+            attempt: self.frame.attempt(),
+            finished: Some(finished),
+            output: match output {
+                Some(ptr) => Output::Borrowed(ptr),
+                None => Output::None,
+            },
+            failed_steps: match (self.kind, self.frame.run()) {
+                (Kind::Pipeline(_), Some(run)) => Some(run.failed_snapshot()),
+                _ => None,
+            },
+            #[cfg(feature = "journal")]
+            delivery: None,
         }
-        if let (Kind::Pipeline(_), Some(run)) = (self.kind, self.frame.run()) {
-            ctx.failed_steps = Some(run.failed_snapshot());
-        }
-        ctx
     }
 
     /// Records the terminal state: from here on, only its hooks remain.
@@ -274,7 +270,7 @@ impl Unit {
     /// directly (the lean path); at the first async hook, which sync code
     /// cannot await, the rest of `plan` (the same hooks, as a plan) goes to
     /// the hook thread.
-    #[inline]
+    #[inline(always)]
     fn walk_sync(&self, events: &[Event], ctx: &HookContext, plan: impl FnOnce() -> Plan) {
         let mut called = 0;
         for &event in events {
@@ -306,6 +302,42 @@ impl Unit {
         }
     }
 
+    /// Ends a successful call from sync code: the lean path of
+    /// [`end_sync`](Self::end_sync).
+    #[inline(always)]
+    pub(crate) fn complete_sync(&self, output: Option<OutputPtr>) {
+        let finished = self.reach(Status::Completed, None);
+        if self.hooks.any_terminal(Status::Completed) {
+            let status = Status::Completed;
+            self.fire_terminal_here(status, Event::terminal(status), None, finished, output);
+        }
+    }
+
+    /// Fires the terminal hooks (all sync, or the rest detached) with a
+    /// context built in the caller's own stack frame.
+    #[inline(always)]
+    pub(crate) fn fire_terminal_here(
+        &self,
+        status: Status,
+        events: &'static [Event],
+        error: Option<&StepError>,
+        finished: Stamp,
+        output: Option<OutputPtr>,
+    ) {
+        // Known before the context is built: whether it will hold anything
+        // to drop (an error, a pipeline's failed steps).
+        let borrowed_only = error.is_none() && !self.is_pipeline();
+        let ctx = self.terminal_context(status, error, finished, output);
+        self.walk_sync(events, &ctx, || Plan::terminal(self.hooks, status));
+        if borrowed_only {
+            // A terminal context lends the frame and at most borrows the
+            // output, and hooks only ever see it by `&` (it has no interior
+            // mutability): with no error and no failed steps it still holds
+            // nothing to drop.
+            std::mem::forget(ctx);
+        }
+    }
+
     #[inline(never)]
     pub(crate) fn fire_terminal_sync(
         &self,
@@ -315,8 +347,7 @@ impl Unit {
         finished: Stamp,
         output: Option<OutputPtr>,
     ) {
-        let ctx = self.terminal_context(status, error, finished, output);
-        self.walk_sync(events, &ctx, || Plan::terminal(self.hooks, status));
+        self.fire_terminal_here(status, events, error, finished, output);
     }
 
     /// Fires what is left of `plan` from sync code.
@@ -362,6 +393,73 @@ impl Unit {
     }
 }
 
+/// Gives a step called outside any step or run its span.
+#[inline(always)]
+fn root_step_span(slot: &mut Span, meta: &'static StepMeta) {
+    *slot = tracing::info_span!(
+        "hookflow.step",
+        step = meta.name(),
+        run_id = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+}
+
+/// Gives a step called inside another step or a run its span, its run and
+/// the run's step defaults (kept out of line: the step alone is the lean
+/// path).
+#[inline]
+fn step_parent(
+    unit: &mut Unit,
+    meta: &'static StepMeta,
+    own: &'static HookSet,
+    parent: &Frame,
+    lend: bool,
+) {
+    let frame = &mut unit.frame;
+    // Under the enclosing step's or run's span, even when an async
+    // parent is not entered on this thread right now.
+    frame.span = tracing::info_span!(
+        parent: &parent.span,
+        "hookflow.step",
+        step = meta.name(),
+        run_id = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    frame.run = match (&parent.run, lend) {
+        (RunRef::None, _) => RunRef::None,
+        (RunRef::Lent(p), true) => RunRef::Lent(*p),
+        (RunRef::Owned(a), true) => RunRef::Lent(NonNull::from(&**a)),
+        (r, false) => match r.to_arc() {
+            Some(a) => RunRef::Owned(a),
+            None => RunRef::None,
+        },
+    };
+    if let Some(r) = frame.run.get() {
+        frame
+            .span
+            .record("run_id", tracing::field::display(r.run_id));
+    }
+    #[cfg(feature = "journal")]
+    if let (true, Some(durable)) = (unit.in_run, frame.run().and_then(|r| r.durable.as_ref())) {
+        frame.log = Some(crate::durable::StepLog::step(durable, meta));
+    }
+    if let Some(run) = parent.run() {
+        let defaults = run.defaults;
+        // Run defaults without hooks or configured lists change nothing for
+        // the step (a step's own list for an event it does not name is
+        // empty: `HookSetBuilder::__push` names the event of every hook), so
+        // the step keeps the lookup of its own level and its one-test masks.
+        let no_defaults = defaults.cfg.is_none() && defaults.attr.filled() == 0;
+        if !no_defaults {
+            let own = Level {
+                attr: own,
+                cfg: unit.cfg.map(|c| &c.hooks),
+            };
+            unit.hooks = Lookup::new(own, Some(defaults));
+        }
+    }
+}
+
 /// How one attempt of a sync body went: `Ok(pointer the hooks see)`.
 pub(crate) type SyncBody<'a> = dyn FnMut() -> Result<Option<OutputPtr>, anyhow::Error> + 'a;
 
@@ -383,7 +481,9 @@ pub(crate) fn drive_sync(
     hooks: &'static HookSet,
     body: &mut SyncBody<'_>,
 ) -> Result<(), StepError> {
-    let unit = Unit::step(meta, hooks, true);
+    let (parent, in_hook) = current_in_hook();
+    let mut unit = Unit::step_alone(meta, hooks, in_hook);
+    unit.place(meta, hooks, parent, true);
     let _entered = enter(&unit.frame);
     let _span = unit.frame.span.enter();
     let mut attempt = 1;
@@ -396,7 +496,7 @@ pub(crate) fn drive_sync(
         let end = match attempt_sync(body) {
             Ok(ptr) => {
                 // The common path: no decision to make.
-                unit.end_sync(Status::Completed, None, ptr);
+                unit.complete_sync(ptr);
                 record::closed(&unit.frame, false);
                 return Ok(());
             }
