@@ -110,6 +110,9 @@ fn p_crash(ctx: &HookContext) {
 fn p_failure(ctx: &HookContext) {
     note(ctx, "p_failure");
 }
+fn p_success(ctx: &HookContext) {
+    note(ctx, "p_success");
+}
 fn p_finish(ctx: &HookContext) {
     note(ctx, "p_finish");
 }
@@ -212,6 +215,30 @@ fn thousand() -> anyhow::Result<()> {
     for i in 0..1000 {
         unit_of_work(i)?;
     }
+    Ok(())
+}
+
+static ADMIN_URL: Mutex<Option<String>> = Mutex::new(None);
+
+/// Cuts every other connection to the database mid-body, as a restarted
+/// server or a failover does.
+#[step(on_success = s_success, on_finish = s_finish)]
+fn cut_connections() -> anyhow::Result<()> {
+    let url = ADMIN_URL.lock().unwrap().clone().unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls)?;
+    admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE pid <> pg_backend_pid() AND datname = current_database()",
+        &[],
+    )?;
+    Ok(())
+}
+
+#[pipeline(durable, on_success = p_success, on_finish = p_finish)]
+fn through_a_restart() -> anyhow::Result<()> {
+    extract()?;
+    cut_connections()?;
+    extract()?;
     Ok(())
 }
 
@@ -513,6 +540,35 @@ fn eight_processes_of_a_thousand_durable_steps_one_killed_deliver_every_hook_onc
     assert!(report.runs[0].aborted_steps.len() <= 1, "{report:?}");
     // Nothing of any run is left in the database.
     assert_eq!(scene.records_left(), 0);
+}
+
+#[test]
+fn a_connection_lost_mid_run_is_reconnected_and_the_run_ends_once() {
+    let Some(scene) = Scene::new("reconnect") else {
+        return;
+    };
+    *ADMIN_URL.lock().unwrap() = Some(scene.server.url());
+    hookflow::use_journal(scene.journal());
+    through_a_restart().unwrap();
+    let calls = scene.calls(0);
+    assert_eq!(
+        ids(&calls),
+        [
+            "s_success@extract",
+            "s_finish@extract",
+            "s_success@cut_connections",
+            "s_finish@cut_connections",
+            "s_success@extract",
+            "s_finish@extract",
+            "p_success@-",
+            "p_finish@-"
+        ],
+        "{calls:?}"
+    );
+    // Every record of the run reached the database, and its close removed
+    // them: nothing is left to recover.
+    assert_eq!(scene.records_left(), 0);
+    assert!(scene.recover().runs.is_empty());
 }
 
 fn signal(child: &Child, sig: &str) {
