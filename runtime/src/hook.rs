@@ -210,6 +210,20 @@ impl<T> HookCell<T> {
         build: fn() -> T,
         fallback: fn() -> T,
     ) -> &'static T {
+        match self.0.get() {
+            Some(value) => value,
+            None => self.build(name, build, fallback),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn build(
+        &'static self,
+        name: &'static str,
+        build: fn() -> T,
+        fallback: fn() -> T,
+    ) -> &'static T {
         self.0.get_or_init(|| match catch_unwind(build) {
             Ok(value) => value,
             Err(payload) => {

@@ -78,21 +78,31 @@ impl Lookup {
     }
 
     /// `true` when some hook fires for `event`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn has(&self, event: Event) -> bool {
         if self.attr_only() {
             return self.own.attr.filled() & (1 << event.index()) != 0;
         }
+        self.has_slow(event)
+    }
+
+    #[inline(never)]
+    fn has_slow(&self, event: Event) -> bool {
         !self.get(event).is_empty()
     }
 
     /// `true` when no hook of `events` is async.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn all_sync(&self, events: &[Event]) -> bool {
         if self.attr_only() {
             let mask = events.iter().fold(0u8, |m, e| m | 1 << e.index());
             return self.own.attr.asyncs() & mask == 0;
         }
+        self.all_sync_slow(events)
+    }
+
+    #[inline(never)]
+    fn all_sync_slow(&self, events: &[Event]) -> bool {
         events
             .iter()
             .all(|&ev| self.get(ev).iter().all(|h| !h.is_async()))
@@ -109,11 +119,16 @@ impl Lookup {
     }
 
     /// `true` when some hook fires for the terminal state `status`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn any_terminal(&self, status: Status) -> bool {
         if self.attr_only() {
             return self.own.attr.filled() & Event::terminal_mask(status) != 0;
         }
+        self.any_terminal_slow(status)
+    }
+
+    #[inline(never)]
+    fn any_terminal_slow(&self, status: Status) -> bool {
         self.any(Event::terminal(status))
     }
 }
