@@ -406,11 +406,11 @@ pub use hookflow_macros::pipeline;
 ///
 /// A hook is registered under its path, `concat!(module_path!(), "::", name)`
 /// (`my_crate::alerts::page_oncall`), and found by
-/// [`named::hook`](crate::named::hook) by that path, by the crate-relative
+/// [`named::hook`] by that path, by the crate-relative
 /// `crate::alerts::page_oncall`, or by its bare name `page_oncall` when only
 /// one registered hook has it (otherwise the lookup answers
 /// [`Ambiguous`](crate::named::HookLookupError::Ambiguous) with every full
-/// path). [`named::hooks`](crate::named::hooks) lists them all. The built-in
+/// path). [`named::hooks`] lists them all. The built-in
 /// hooks are registered the same way under `hookflow::…` names.
 /// Registration happens at link time: it costs nothing when the program
 /// starts or runs. `#[hook]` takes no arguments and needs no cargo feature.

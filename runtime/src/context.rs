@@ -414,7 +414,7 @@ impl HookContext {
         self.view().span()
     }
 
-    /// `true` in a hook that [`recover()`](crate::recover) fires for a run
+    /// `true` in a hook that `hookflow::recover()` fires for a run
     /// whose process died (durable pipelines, feature `journal`).
     pub fn recovered(&self) -> bool {
         with_delivery(self, |d| d.recovered).unwrap_or(false)
@@ -581,7 +581,7 @@ impl HookContextBuilder {
     }
 
     /// The call's delivery, as a durable run gives it: its key, whether it
-    /// is a redelivery, whether [`recover()`](crate::recover) fires it
+    /// is a redelivery, whether `hookflow::recover()` fires it
     /// (feature `journal`).
     #[cfg(feature = "journal")]
     pub fn delivery(mut self, key: impl Into<String>, redelivered: bool, recovered: bool) -> Self {

@@ -80,7 +80,7 @@ static PROCESS: Mutex<Process> = Mutex::new(Process {
 });
 
 /// Makes `journal` the one this process's durable runs write to and
-/// [`recover()`](crate::recover) reads, instead of the one
+/// `hookflow::recover()` reads, instead of the one
 /// `HOOKFLOW_JOURNAL` names. Runs already started keep the journal they
 /// started with.
 pub fn use_journal(journal: impl Journal + 'static) {

@@ -24,7 +24,7 @@ pub enum ErrorKind {
     /// was cancelled.
     Cancelled,
     /// The process running the step died (killed, out of memory, power cut)
-    /// before the step finished; [`recover()`](crate::recover) gave it this
+    /// before the step finished; `hookflow::recover()` gave it this
     /// end afterwards (feature `journal`).
     Aborted,
 }

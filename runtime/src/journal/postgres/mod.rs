@@ -121,8 +121,10 @@ use super::store::{Claim, Compaction, DeadSegment, Journal, JournalWriter, Listi
 pub use self::schema::SCHEMA_VERSION;
 
 /// The journal in a PostgreSQL database, shared by processes on many
-/// machines (feature `postgres`). See the [module](self) for leases,
-/// fencing, deliveries and costs.
+/// machines (feature `postgres`): one leased, epoch-fenced segment per
+/// process, each hook delivery recorded once under its key, one round trip
+/// per append (the README's "Durable pipelines on PostgreSQL" has the
+/// details: leases, fencing, deliveries, costs, an unreachable database).
 ///
 /// ```no_run
 /// use std::time::Duration;
