@@ -33,6 +33,7 @@ mod plan;
 #[cfg_attr(not(feature = "config"), allow(dead_code))] // written by the configuration loader
 mod settings;
 // 4. running state: runs, frames, timers, a durable run's journal
+mod calls;
 #[cfg(feature = "journal")]
 mod durable;
 mod frame;

@@ -13,12 +13,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::calls::Calls;
 use crate::error::FailedStep;
 use crate::event::Event;
 use crate::hook::ErasedHook;
 use crate::lookup::Level;
 use crate::meta::{PipelineMeta, StepMeta};
-use crate::outcome::{HookOutcome, HookStatus};
+use crate::outcome::HookOutcome;
 use crate::resources::Resources;
 use crate::status::Status;
 
@@ -60,64 +61,6 @@ impl Cancel {
     }
 }
 
-/// One hook call, recorded compactly: a call that returned `Ok` is a
-/// pointer to the (program-lifetime) hook with the event in its low bits,
-/// and the step; any other call points into the full list.
-#[derive(Clone, Copy)]
-struct Entry {
-    word: usize,
-    step: Option<&'static StepMeta>,
-}
-
-/// Marks an entry that indexes the full list (`index << 3 | FULL`).
-const FULL: usize = 7;
-const CHUNK: usize = 512;
-
-/// The hook calls of a run, in the order they finished: 16 bytes per call
-/// that returned `Ok`, in fixed-size chunks (no reallocation, no copying as
-/// the run grows); full records only for the calls that went wrong.
-#[derive(Default)]
-struct Calls {
-    chunks: Vec<Vec<Entry>>,
-    full: Vec<HookOutcome>,
-}
-
-impl Calls {
-    fn push(&mut self, entry: Entry) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(entry),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(entry);
-                self.chunks.push(chunk);
-            }
-        }
-    }
-
-    fn to_vec(&self) -> Vec<HookOutcome> {
-        self.chunks
-            .iter()
-            .flatten()
-            .map(|e| {
-                if e.word & 7 == FULL {
-                    return self.full[e.word >> 3].clone();
-                }
-                // SAFETY: `word` was made by `record_ok` from a
-                // `&'static ErasedHook`, whose alignment leaves the three low
-                // bits free for the event.
-                let hook = unsafe { &*((e.word & !7) as *const ErasedHook) };
-                HookOutcome {
-                    hook: hook.name(),
-                    event: Event::ALL[e.word & 7],
-                    step: e.step.map(|m| m.name().into()),
-                    status: HookStatus::Ok,
-                    duration: Duration::ZERO,
-                }
-            })
-            .collect()
-    }
-}
-
 /// What every step of one pipeline run shares.
 pub(crate) struct RunShared {
     pub(crate) run_id: Uuid,
@@ -128,7 +71,7 @@ pub(crate) struct RunShared {
     pub(crate) cancel: Arc<Cancel>,
     pub(crate) hook_timeout: Duration,
     failed: Mutex<Vec<FailedStep>>,
-    calls: Mutex<Calls>,
+    calls: Calls,
     status: AtomicU8,
     /// The journal of a durable run (`None` for the others).
     #[cfg(feature = "journal")]
@@ -138,8 +81,6 @@ pub(crate) struct RunShared {
     #[cfg(feature = "journal")]
     pub(crate) journal_error: Option<String>,
 }
-
-const _: () = assert!(std::mem::align_of::<ErasedHook>() >= 8);
 
 impl RunShared {
     pub(crate) fn new(
@@ -157,7 +98,7 @@ impl RunShared {
             cancel,
             hook_timeout,
             failed: Mutex::new(Vec::new()),
-            calls: Mutex::new(Calls::default()),
+            calls: Calls::default(),
             status: AtomicU8::new(Status::Running.to_u8()),
             #[cfg(feature = "journal")]
             durable: None,
@@ -221,28 +162,17 @@ impl RunShared {
         event: Event,
         step: Option<&'static StepMeta>,
     ) {
-        let word = hook as *const ErasedHook as usize | event.index();
-        let entry = Entry { word, step };
-        self.calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(entry);
+        self.calls.push_ok(hook, event, step);
     }
 
     /// Records any other hook call, in full.
     pub(crate) fn record_full(&self, outcome: HookOutcome, step: Option<&'static StepMeta>) {
-        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        let word = calls.full.len() << 3 | FULL;
-        calls.full.push(outcome);
-        calls.push(Entry { word, step });
+        self.calls.push_full(outcome, step);
     }
 
-    /// Every hook call of the run, in the order they finished.
+    /// Every hook call of the run, in the order they were recorded.
     pub(crate) fn outcomes(&self) -> Vec<HookOutcome> {
-        self.calls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .to_vec()
+        self.calls.to_vec()
     }
 
     pub(crate) fn set_status(&self, status: Status) {
