@@ -280,17 +280,11 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
             fn __hookflow_build_hooks() -> ::hookflow::__private::HookSet #set
             static __HOOKFLOW_HOOKS: ::hookflow::__private::HookCell<::hookflow::__private::HookSet> =
                 ::hookflow::__private::HookCell::new();
-            fn __hookflow_hooks_of() -> &'static ::hookflow::__private::HookSet {
-                __HOOKFLOW_HOOKS.get_or_build(
-                    #name,
-                    __hookflow_build_hooks,
-                    ::hookflow::__private::HookSet::empty_set,
-                )
-            }
             fn __hookflow_hooks_any() -> &'static (dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync) {
-                __hookflow_hooks_of()
+                __HOOKFLOW_HOOKS.get_or_build(#name, __hookflow_build_hooks, ::hookflow::__private::HookSet::empty_set)
             }
-            let __hookflow_hooks = __hookflow_hooks_of();
+            let __hookflow_hooks =
+                __HOOKFLOW_HOOKS.get_or_build(#name, __hookflow_build_hooks, ::hookflow::__private::HookSet::empty_set);
         }
     } else {
         quote!(let __hookflow_hooks = ::hookflow::__private::HookSet::none();)
@@ -307,12 +301,7 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         }}
     };
 
-    let (attempt, expected) = if is_async {
-        async_body(&model)
-    } else {
-        (wrap(&model, body_value(&model)), quote!(_))
-    };
-    let body = if retry_mode {
+    let clones: Vec<TokenStream> = if retry_mode {
         let clones = model.bindings.iter().map(|b| {
             let ident = &b.ident;
             let mutability = b.mutable.then(|| quote!(mut));
@@ -325,17 +314,34 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
                 let #mutability #ident = ::hookflow::__private::clone_arg #turbofish (&#ident);
             }
         });
-        quote!(::hookflow::__private::Retry(move || { #(#clones)* #attempt }))
+        clones.collect()
     } else {
-        quote!(::hookflow::__private::Once::new(move || #attempt))
+        Vec::new()
     };
     // The call is spanned on the return type, so that a return type the
     // runtime cannot use (an error type that is no error) is reported there.
     let span = model.return_span();
     let call = if is_async {
+        let (attempt, expected) = async_body(&model);
+        let body = if retry_mode {
+            quote!(::hookflow::__private::Retry(move || { #(#clones)* #attempt }))
+        } else {
+            quote!(::hookflow::__private::Once::new(move || #attempt))
+        };
         quote_spanned!(span=> ::hookflow::__private::run_async::<#expected, _>(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body).await)
     } else {
-        quote_spanned!(span=> ::hookflow::__private::run_sync(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body))
+        // The body as one closure: `return` and `?` keep their meaning, and
+        // the entry point (one per call mode and return kind) is the only
+        // generic code between the wrapper and the lifecycle.
+        let block = &model.item.block;
+        let ret = model.body_type();
+        let entry = match (retry_mode, &model.returns) {
+            (false, Returns::Plain) => quote!(run_plain),
+            (false, Returns::Result { .. }) => quote!(run_once),
+            (true, Returns::Plain) => quote!(run_plain_retry),
+            (true, Returns::Result { .. }) => quote!(run_retry),
+        };
+        quote_spanned!(span=> ::hookflow::__private::#entry(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, move || -> #ret { #(#clones)* #block }))
     };
 
     quote! {

@@ -7,6 +7,7 @@
 use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -20,7 +21,7 @@ use crate::frame::enter;
 use crate::hook::{HookSet, PipelineHooks};
 use crate::meta::{PipelineMeta, StepMeta};
 use crate::signature::StepErrorType;
-use crate::unit::{drive_pipeline_sync, drive_sync};
+use crate::unit::{drive_pipeline_sync, drive_sync, SyncBody};
 
 /// A step's return type, seen as a `Result`.
 #[diagnostic::on_unimplemented(
@@ -184,33 +185,176 @@ impl<T> HideOutput<T> for &Probe<T> {
 
 // ----- sync entry points ------------------------------------------------------
 
-/// Runs a sync step: the generated wrapper of `#[step] fn` calls this.
+/// A sync step's body and the value of its successful attempt, as the
+/// lifecycle sees it (`M` says how the body is called and what it returns).
+struct SyncCall<B, T, M> {
+    body: B,
+    out: Option<T>,
+    expose: Expose<T>,
+    mode: PhantomData<fn() -> M>,
+}
+
+/// Called once, returns the value itself.
+struct OncePlain;
+/// Called once, returns `R` (a `Result`).
+struct OnceResult<R>(PhantomData<R>);
+/// Called per attempt (its arguments cloned), returns the value itself.
+struct RetryPlain;
+/// Called per attempt, returns `R` (a `Result`).
+struct RetryResult<R>(PhantomData<R>);
+
+impl<T, F: FnOnce() -> T> SyncBody for SyncCall<Option<F>, T, OncePlain> {
+    fn attempt(&mut self) -> Result<Option<OutputPtr>, anyhow::Error> {
+        let Some(body) = self.body.take() else {
+            attempted_twice()
+        };
+        Ok((self.expose)(self.out.insert(body())))
+    }
+}
+
+impl<R: StepReturn, F: FnOnce() -> R> SyncBody for SyncCall<Option<F>, R::Ok, OnceResult<R>> {
+    fn attempt(&mut self) -> Result<Option<OutputPtr>, anyhow::Error> {
+        let Some(body) = self.body.take() else {
+            attempted_twice()
+        };
+        match body().into_result() {
+            Ok(v) => Ok((self.expose)(self.out.insert(v))),
+            Err(e) => Err(e.into_anyhow()),
+        }
+    }
+}
+
+impl<T, F: FnMut() -> T> SyncBody for SyncCall<F, T, RetryPlain> {
+    fn attempt(&mut self) -> Result<Option<OutputPtr>, anyhow::Error> {
+        Ok((self.expose)(self.out.insert((self.body)())))
+    }
+}
+
+impl<R: StepReturn, F: FnMut() -> R> SyncBody for SyncCall<F, R::Ok, RetryResult<R>> {
+    fn attempt(&mut self) -> Result<Option<OutputPtr>, anyhow::Error> {
+        match (self.body)().into_result() {
+            Ok(v) => Ok((self.expose)(self.out.insert(v))),
+            Err(e) => Err(e.into_anyhow()),
+        }
+    }
+}
+
+/// Unreachable: a step without `retries` has one attempt.
+#[cold]
+#[inline(never)]
+fn attempted_twice() -> ! {
+    panic!("hookflow: a step without `retries` was attempted twice")
+}
+
+/// Unreachable: a step that completed kept its value.
+#[cold]
+#[inline(never)]
+fn no_value() -> ! {
+    unreachable!("a completed step has an output")
+}
+
+/// The step's result once the lifecycle ended (generic only over the
+/// value, so steps of one output type share it).
 #[inline]
-pub fn run_sync<R, B>(
+fn finish<T>(ended: Result<(), StepError>, out: Option<T>) -> Result<T, StepError> {
+    match (ended, out) {
+        (Ok(()), Some(v)) => Ok(v),
+        (Err(e), _) => Err(e),
+        (Ok(()), None) => no_value(),
+    }
+}
+
+/// Runs a sync step without `retries` whose return type is not a `Result`:
+/// the generated wrapper of `#[step] fn` calls this (or one of its three
+/// siblings) with the body as a closure.
+#[inline]
+pub fn run_plain<T, F>(
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    expose: Expose<T>,
+    body: F,
+) -> Result<T, StepError>
+where
+    F: FnOnce() -> T,
+{
+    let mode = PhantomData::<fn() -> OncePlain>;
+    let mut call = SyncCall {
+        body: Some(body),
+        out: None,
+        expose,
+        mode,
+    };
+    let ended = drive_sync(meta, hooks, &mut call);
+    finish(ended, call.out)
+}
+
+/// Runs a sync step without `retries` that returns a `Result`.
+#[inline]
+pub fn run_once<R, F>(
     meta: &'static StepMeta,
     hooks: &'static HookSet,
     expose: Expose<R::Ok>,
-    mut body: B,
+    body: F,
 ) -> Result<R::Ok, StepError>
 where
     R: StepReturn,
-    B: Body<Out = R>,
+    F: FnOnce() -> R,
 {
-    let mut out: Option<R::Ok> = None;
-    let r = {
-        let mut attempt = || -> Result<Option<OutputPtr>, anyhow::Error> {
-            match body.attempt().into_result() {
-                Ok(v) => Ok(expose(out.insert(v))),
-                Err(e) => Err(e.into_anyhow()),
-            }
-        };
-        drive_sync(meta, hooks, &mut attempt)
+    let mode = PhantomData::<fn() -> OnceResult<R>>;
+    let mut call = SyncCall {
+        body: Some(body),
+        out: None,
+        expose,
+        mode,
     };
-    match (r, out) {
-        (Ok(()), Some(v)) => Ok(v),
-        (Err(e), _) => Err(e),
-        (Ok(()), None) => unreachable!("a completed step has an output"),
-    }
+    let ended = drive_sync(meta, hooks, &mut call);
+    finish(ended, call.out)
+}
+
+/// Runs a sync step with `retries` whose return type is not a `Result`
+/// (`body` clones its arguments on each call).
+#[inline]
+pub fn run_plain_retry<T, F>(
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    expose: Expose<T>,
+    body: F,
+) -> Result<T, StepError>
+where
+    F: FnMut() -> T,
+{
+    let mode = PhantomData::<fn() -> RetryPlain>;
+    let mut call = SyncCall {
+        body,
+        out: None,
+        expose,
+        mode,
+    };
+    let ended = drive_sync(meta, hooks, &mut call);
+    finish(ended, call.out)
+}
+
+/// Runs a sync step with `retries` that returns a `Result`.
+#[inline]
+pub fn run_retry<R, F>(
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    expose: Expose<R::Ok>,
+    body: F,
+) -> Result<R::Ok, StepError>
+where
+    R: StepReturn,
+    F: FnMut() -> R,
+{
+    let mode = PhantomData::<fn() -> RetryResult<R>>;
+    let mut call = SyncCall {
+        body,
+        out: None,
+        expose,
+        mode,
+    };
+    let ended = drive_sync(meta, hooks, &mut call);
+    finish(ended, call.out)
 }
 
 /// Runs a sync pipeline: the generated wrapper of `#[pipeline] fn` calls this.

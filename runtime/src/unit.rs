@@ -460,13 +460,18 @@ fn step_parent(
     }
 }
 
-/// How one attempt of a sync body went: `Ok(pointer the hooks see)`.
-pub(crate) type SyncBody<'a> = dyn FnMut() -> Result<Option<OutputPtr>, anyhow::Error> + 'a;
+/// A sync step's body, seen by the lifecycle: one call of
+/// [`attempt`](Self::attempt) runs one attempt.
+pub(crate) trait SyncBody {
+    /// Runs the body once, keeps its value, and returns the pointer hooks
+    /// see (`None` when the output is not shown to them).
+    fn attempt(&mut self) -> Result<Option<OutputPtr>, anyhow::Error>;
+}
 
 /// Runs `body` once, catching its panic.
 #[inline]
-fn attempt_sync(body: &mut SyncBody<'_>) -> Result<Option<OutputPtr>, AttemptEnd> {
-    match catch_unwind(AssertUnwindSafe(body)) {
+fn attempt_sync(body: &mut dyn SyncBody) -> Result<Option<OutputPtr>, AttemptEnd> {
+    match catch_unwind(AssertUnwindSafe(|| body.attempt())) {
         Ok(Ok(ptr)) => Ok(ptr),
         Ok(Err(e)) => Err(AttemptEnd::Error(e)),
         Err(payload) => Err(AttemptEnd::Panicked(take_panic(payload))),
@@ -479,7 +484,7 @@ fn attempt_sync(body: &mut SyncBody<'_>) -> Result<Option<OutputPtr>, AttemptEnd
 pub(crate) fn drive_sync(
     meta: &'static StepMeta,
     hooks: &'static HookSet,
-    body: &mut SyncBody<'_>,
+    body: &mut dyn SyncBody,
 ) -> Result<(), StepError> {
     let (parent, in_hook) = current_in_hook();
     let mut unit = Unit::step_alone(meta, hooks, in_hook);
