@@ -414,7 +414,7 @@ impl NamedHook {
     #[doc(hidden)]
     pub fn __fire(&self, event: Event, ctx: &HookContext) {
         let hook: &'static ErasedHook = Box::leak(Box::new(self.instantiate(self.path())));
-        let frame = Frame::new(Scope::Task, RunRef::None, 1, tracing::Span::none());
+        let frame = Frame::new(Scope::Task, RunRef::NONE, 1, tracing::Span::none());
         if self.is_async() {
             futures_executor::block_on(call_async(hook, event, ctx, &frame));
         } else {

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::ptr::{self, NonNull};
+use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -33,46 +33,66 @@ pub(crate) enum Scope {
     Task,
 }
 
-/// The run a frame belongs to.
-pub(crate) enum RunRef {
-    None,
-    /// The enclosing frame's run, borrowed: only for a sync call, which
-    /// returns before the enclosing frame can go away.
-    Lent(NonNull<RunShared>),
-    Owned(Arc<RunShared>),
-}
+/// The run a frame belongs to: none, the enclosing frame's run borrowed
+/// (only for a sync call, which returns before the enclosing frame can go
+/// away), or a share of it. One word: the run's address (zero for none),
+/// its low bit set when this holds a strong count of the run's `Arc`.
+pub(crate) struct RunRef(usize);
 
-// SAFETY: `RunShared` is `Send + Sync`; a lent pointer is used like a `&`
-// to it (see `RunRef::Lent`).
-unsafe impl Send for RunRef {}
-// SAFETY: see `Send` above.
-unsafe impl Sync for RunRef {}
+/// The low bit of a `RunRef` that marks a share.
+const OWNED: usize = 1;
+const _: () = assert!(std::mem::align_of::<RunShared>() > OWNED);
 
 impl RunRef {
+    /// No run.
+    pub(crate) const NONE: RunRef = RunRef(0);
+
+    /// A share of `run`.
+    pub(crate) fn owned(run: Arc<RunShared>) -> RunRef {
+        RunRef(Arc::into_raw(run) as usize | OWNED)
+    }
+
+    /// `run` borrowed: the caller makes sure the frame holding this ends
+    /// before `run`'s owner does (a sync call under its enclosing frame).
+    #[inline]
+    pub(crate) fn lent(run: &RunShared) -> RunRef {
+        RunRef(ptr::from_ref(run) as usize)
+    }
+
+    #[inline]
+    fn ptr(&self) -> *const RunShared {
+        (self.0 & !OWNED) as *const RunShared
+    }
+
     #[inline]
     pub(crate) fn get(&self) -> Option<&RunShared> {
-        match self {
-            RunRef::None => None,
-            // SAFETY: see `RunRef::Lent`: the enclosing frame outlives this one.
-            RunRef::Lent(p) => Some(unsafe { p.as_ref() }),
-            RunRef::Owned(a) => Some(a),
-        }
+        // SAFETY: a non-null pointer is alive: owned, or lent by a frame
+        // that outlives this one (see `lent`).
+        unsafe { self.ptr().as_ref() }
     }
 
     /// An owning reference, for frames that may outlive this one.
     pub(crate) fn to_arc(&self) -> Option<Arc<RunShared>> {
-        match self {
-            RunRef::None => None,
-            RunRef::Lent(p) => {
-                // SAFETY: every `RunShared` lives in an `Arc` (`RunShared::new`),
-                // and the lent one is alive (see `get`): taking one more
-                // strong count of it is sound.
-                unsafe {
-                    Arc::increment_strong_count(p.as_ptr());
-                    Some(Arc::from_raw(p.as_ptr()))
-                }
-            }
-            RunRef::Owned(a) => Some(a.clone()),
+        let ptr = self.ptr();
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: every `RunShared` lives in an `Arc` (`RunShared::new`), and
+        // this one is alive (see `get`): taking one more strong count of it
+        // is sound.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Some(Arc::from_raw(ptr))
+        }
+    }
+}
+
+impl Drop for RunRef {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0 & OWNED != 0 {
+            // SAFETY: made by `owned` from `Arc::into_raw`; dropped once.
+            drop(unsafe { Arc::from_raw(self.ptr()) });
         }
     }
 }
@@ -111,7 +131,7 @@ impl Frame {
     pub(crate) fn unspanned(scope: Scope, max_attempts: u32) -> Frame {
         Frame {
             scope,
-            run: RunRef::None,
+            run: RunRef::NONE,
             attempt: AtomicU32::new(1),
             max_attempts,
             status: AtomicU8::new(Status::Running.to_u8()),
@@ -171,10 +191,7 @@ impl Frame {
     /// A copy that belongs to the same run (for spawned tasks and hooks that
     /// outlive this frame).
     pub(crate) fn task_of(&self) -> Frame {
-        let run = match self.run.to_arc() {
-            Some(arc) => RunRef::Owned(arc),
-            None => RunRef::None,
-        };
+        let run = self.run.to_arc().map_or(RunRef::NONE, RunRef::owned);
         let mut frame = Frame::new(Scope::Task, run, 1, self.span.clone());
         frame.started = self.started;
         frame.set_status(self.status());

@@ -280,7 +280,7 @@ async fn recover_run(rp: RunPlan, meta: &'static PipelineMeta, sink: &Arc<Sink>)
         },
         None,
     );
-    let mut frame = Frame::new(Scope::Pipeline, RunRef::Owned(run.clone()), 1, span);
+    let mut frame = Frame::new(Scope::Pipeline, RunRef::owned(run.clone()), 1, span);
     frame.log = Some(StepLog::recovering(
         &durable,
         None,
@@ -351,7 +351,7 @@ async fn recover_step(
     let span = tracing::info_span!(parent: parent, "hookflow.step", step = meta.name());
     let mut frame = Frame::new(
         Scope::Step(meta),
-        RunRef::Owned(run.clone()),
+        RunRef::owned(run.clone()),
         sp.started.max_attempts,
         span,
     );

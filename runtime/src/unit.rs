@@ -147,7 +147,7 @@ impl Unit {
             Lookup::new(own, None)
         };
         #[allow(unused_mut)]
-        let mut frame = Frame::new(Scope::Pipeline, RunRef::Owned(run), 1, span);
+        let mut frame = Frame::new(Scope::Pipeline, RunRef::owned(run), 1, span);
         #[cfg(feature = "journal")]
         if let Some(durable) = frame.run().and_then(|r| r.durable.as_ref()) {
             frame.log = Some(crate::durable::StepLog::run(durable));
@@ -425,14 +425,10 @@ fn step_parent(
         run_id = tracing::field::Empty,
         status = tracing::field::Empty,
     );
-    frame.run = match (&parent.run, lend) {
-        (RunRef::None, _) => RunRef::None,
-        (RunRef::Lent(p), true) => RunRef::Lent(*p),
-        (RunRef::Owned(a), true) => RunRef::Lent(NonNull::from(&**a)),
-        (r, false) => match r.to_arc() {
-            Some(a) => RunRef::Owned(a),
-            None => RunRef::None,
-        },
+    frame.run = match parent.run.get() {
+        None => RunRef::NONE,
+        Some(run) if lend => RunRef::lent(run),
+        Some(_) => parent.run.to_arc().map_or(RunRef::NONE, RunRef::owned),
     };
     if let Some(r) = frame.run.get() {
         frame
