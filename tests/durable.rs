@@ -15,103 +15,20 @@
 #![cfg(feature = "journal")]
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 use hookflow::journal::FileJournal;
 use hookflow::{pipeline, recover_from, step, HookContext, Status};
 
+mod durable_support;
+use durable_support::*;
+
 const CHILD_ENV: &str = "HOOKFLOW_DURABLE_CHILD";
 const LOG_ENV: &str = "HOOKFLOW_DURABLE_LOG";
 
-/// The tests share the process's hooks and spawn children: one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-/// Where this process's hooks write (the parent's side).
-static LOG: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-fn log_path() -> PathBuf {
-    if let Some(p) = LOG.lock().unwrap_or_else(|p| p.into_inner()).clone() {
-        return p;
-    }
-    PathBuf::from(std::env::var_os(LOG_ENV).expect("a log file"))
-}
-
-fn append(line: &str) {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path())
-        .unwrap();
-    // One write per line: lines of several processes never interleave.
-    f.write_all(format!("{line}\n").as_bytes()).unwrap();
-}
-
-fn scenario() -> String {
-    std::env::var(CHILD_ENV).unwrap_or_default()
-}
-
-fn mark(what: &str) {
-    append(&format!("mark={what}"));
-}
-
-fn hang() -> ! {
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-fn note(ctx: &HookContext, hook: &str) {
-    let failed: Vec<String> = ctx
-        .failed_steps()
-        .iter()
-        .map(|f| format!("{}:{}", f.name(), f.kind()))
-        .collect();
-    append(&format!(
-        "who={};hook={hook};step={};status={};kind={};recovered={};redelivered={};key={};failed={}",
-        if scenario().is_empty() {
-            "parent"
-        } else {
-            "child"
-        },
-        ctx.step_name().unwrap_or("-"),
-        ctx.status().as_str(),
-        ctx.error().map_or("-".to_owned(), |e| e.kind().to_string()),
-        ctx.recovered(),
-        ctx.redelivered(),
-        ctx.delivery_key().unwrap_or_default(),
-        failed.join(","),
-    ));
-}
-
-fn s_success(ctx: &HookContext) {
-    note(ctx, "s_success");
-}
-fn s_crash(ctx: &HookContext) {
-    note(ctx, "s_crash");
-}
-fn s_failure(ctx: &HookContext) {
-    note(ctx, "s_failure");
-}
-fn s_finish(ctx: &HookContext) {
-    note(ctx, "s_finish");
-}
-fn p_crash(ctx: &HookContext) {
-    note(ctx, "p_crash");
-}
-fn p_failure(ctx: &HookContext) {
-    note(ctx, "p_failure");
-}
-fn p_finish(ctx: &HookContext) {
-    note(ctx, "p_finish");
-}
-fn p_success(ctx: &HookContext) {
-    note(ctx, "p_success");
-}
-/// Hangs in the child of `kill_in_hook` the first time (the child is
 /// killed there); returns when called again.
 fn slow_alert(ctx: &HookContext) {
     note(ctx, "slow_alert");
@@ -364,41 +281,18 @@ impl Scene {
     }
 
     fn spawn(&self, scenario: &str) -> Child {
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "child_entry",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, scenario)
+        child(scenario, &self.log)
             .env("HOOKFLOW_JOURNAL", &self.dir)
-            .env(LOG_ENV, &self.log)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap()
     }
 
     fn lines(&self) -> Vec<String> {
-        fs::read_to_string(&self.log)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        lines(&self.log)
     }
 
     fn wait_for(&self, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let needle = format!("mark={what}");
-        while !self.lines().contains(&needle) {
-            assert!(
-                Instant::now() < deadline,
-                "the child never reached `{what}`"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_for(&self.log, what)
     }
 
     fn recover(&self) -> hookflow::RecoveryReport {
@@ -407,44 +301,8 @@ impl Scene {
 
     /// The hook calls logged since line `from`.
     fn calls(&self, from: usize) -> Vec<Call> {
-        self.lines()[from..]
-            .iter()
-            .filter(|l| l.starts_with("who="))
-            .map(|l| Call::parse(l))
-            .collect()
+        calls(&self.log, from)
     }
-}
-
-fn kill(mut child: Child) {
-    // `Child::kill` sends SIGKILL on Unix.
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
-
-#[derive(Debug, Clone)]
-struct Call {
-    fields: HashMap<String, String>,
-}
-
-impl Call {
-    fn parse(line: &str) -> Call {
-        let fields = line
-            .split(';')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        Call { fields }
-    }
-    fn get(&self, k: &str) -> &str {
-        self.fields.get(k).map_or("", String::as_str)
-    }
-    fn id(&self) -> String {
-        format!("{}@{}", self.get("hook"), self.get("step"))
-    }
-}
-
-fn ids(calls: &[Call]) -> Vec<String> {
-    calls.iter().map(Call::id).collect()
 }
 
 #[test]
