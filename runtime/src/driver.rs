@@ -173,11 +173,26 @@ impl Core {
         cx: &mut Context<'_>,
         body: &mut dyn Attempts,
     ) -> Poll<Result<(), StepError>> {
-        let mut action = if self.is_fresh_step() {
-            self.first_poll(cx, body)
+        if self.is_fresh_step() {
+            match self.first_poll(cx, body) {
+                Action::Pending => Poll::Pending,
+                Action::Done => Poll::Ready(self.result()),
+                action => self.machine(cx, body, action),
+            }
         } else {
-            self.poll(cx)
-        };
+            let action = self.poll(cx);
+            self.machine(cx, body, action)
+        }
+    }
+
+    /// The state machine's loop, from `action` on.
+    #[inline(never)]
+    fn machine(
+        &mut self,
+        cx: &mut Context<'_>,
+        body: &mut dyn Attempts,
+        mut action: Action,
+    ) -> Poll<Result<(), StepError>> {
         loop {
             match action {
                 Action::Pending => return Poll::Pending,
