@@ -270,9 +270,16 @@ pin_project_lite::pin_project! {
     }
 }
 
+/// Runs `f`, catching its panic: not generic, so that one copy of the
+/// unwinding machinery serves every step.
+#[inline]
+fn guarded(f: &mut dyn FnMut()) -> std::thread::Result<()> {
+    catch_unwind(AssertUnwindSafe(f))
+}
+
 /// Drops an attempt's future; a panic in its `Drop` goes no further.
 fn drop_fut<F>(mut fut: Pin<&mut Option<F>>) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| fut.set(None))) {
+    if let Err(payload) = guarded(&mut || fut.set(None)) {
         take_panic(payload);
     }
 }
@@ -295,15 +302,10 @@ where
     fn build(&mut self, frame: &Frame) -> Result<(), AttemptEnd> {
         let built = {
             let _entered = enter(frame);
-            catch_unwind(AssertUnwindSafe(|| self.body.attempt()))
+            let (body, fut) = (&mut *self.body, &mut self.fut);
+            guarded(&mut || fut.set(Some(body.attempt())))
         };
-        match built {
-            Ok(fut) => {
-                self.fut.set(Some(fut));
-                Ok(())
-            }
-            Err(p) => Err(AttemptEnd::Panicked(take_panic(p))),
-        }
+        built.map_err(|p| AttemptEnd::Panicked(take_panic(p)))
     }
 
     fn poll(
@@ -312,27 +314,27 @@ where
         frame: &Frame,
         build: bool,
     ) -> Poll<Result<Option<OutputPtr>, AttemptEnd>> {
-        let polled = {
+        let mut polled = Poll::Pending;
+        let caught = {
             let _entered = enter(frame);
-            let (body, fut) = (&mut *self.body, &mut self.fut);
-            catch_unwind(AssertUnwindSafe(|| {
+            let (body, fut, out) = (&mut *self.body, &mut self.fut, &mut polled);
+            guarded(&mut || {
                 if build {
                     fut.set(Some(body.attempt()));
                 }
                 let _span = frame.span.enter();
-                match fut.as_mut().as_pin_mut() {
-                    Some(f) => f.poll(cx),
-                    None => Poll::Pending,
+                if let Some(f) = fut.as_mut().as_pin_mut() {
+                    *out = f.poll(cx);
                 }
-            }))
+            })
         };
-        let end = match polled {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(r)) => match r.into_result() {
+        let end = match (caught, polled) {
+            (Ok(()), Poll::Pending) => return Poll::Pending,
+            (Ok(()), Poll::Ready(r)) => match r.into_result() {
                 Ok(v) => Ok((self.expose)(self.out.insert(v))),
                 Err(e) => Err(AttemptEnd::Error(e.into_anyhow())),
             },
-            Err(p) => Err(AttemptEnd::Panicked(take_panic(p))),
+            (Err(p), _) => Err(AttemptEnd::Panicked(take_panic(p))),
         };
         drop_fut(self.fut.as_mut());
         Poll::Ready(end)
