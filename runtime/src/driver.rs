@@ -1,7 +1,14 @@
-//! The async lifecycle: a state machine that is not generic, driven by the
-//! thin generic shell in `entry` (which only builds, polls and drops the
-//! body's futures, as tokio's task harness drives a task through its raw
-//! vtable).
+//! The async lifecycle: a state machine that is not generic. The thin
+//! generic shell in `entry` lends it only what must know the body's types —
+//! building, polling and dropping the attempts' futures, behind
+//! `dyn Attempts` — as tokio's task harness drives a task through its raw
+//! vtable.
+//!
+//! A step call's first poll takes a lean path: the unit is built, sync
+//! `on_start` hooks fire, the first attempt is built and polled at once and,
+//! when it is ready, the call ends in the same pass, as a sync call does.
+//! The state machine takes over for whatever waits: a pending body, a
+//! timeout, a retry, an async hook.
 //!
 //! The core owns the step's frame, fires and awaits hooks (their futures are
 //! already type-erased), runs timeouts, cancellation and retry delays, and
@@ -227,8 +234,8 @@ impl Core {
     /// Advances until the shell has something to do.
     #[inline]
     fn poll(&mut self, cx: &mut Context<'_>) -> Action {
-        // The states that only hand work to the shell, answered in the
-        // shell's own code.
+        // The states that only hand work to the shell, answered without a
+        // call.
         match self.state {
             State::Build => Action::Attempt,
             State::Body => Action::PollBody,
