@@ -1,7 +1,14 @@
-//! The async lifecycle: a state machine that is not generic, driven by the
-//! thin generic shell in `entry` (which only builds, polls and drops the
-//! body's futures, as tokio's task harness drives a task through its raw
-//! vtable).
+//! The async lifecycle: a state machine that is not generic. The thin
+//! generic shell in `entry` lends it only what must know the body's types —
+//! building, polling and dropping the attempts' futures, behind
+//! `dyn Attempts` — as tokio's task harness drives a task through its raw
+//! vtable.
+//!
+//! A step call's first poll takes a lean path: the unit is built, sync
+//! `on_start` hooks fire, the first attempt is built and polled at once and,
+//! when it is ready, the call ends in the same pass, as a sync call does.
+//! The state machine takes over for whatever waits: a pending body, a
+//! timeout, a retry, an async hook.
 //!
 //! The core owns the step's frame, fires and awaits hooks (their futures are
 //! already type-erased), runs timeouts, cancellation and retry delays, and
@@ -19,7 +26,7 @@ use crate::context::{HookContext, OutputPtr};
 use crate::decide::{self, AttemptEnd, Next};
 use crate::error::{PipelineError, StepError};
 use crate::event::Event;
-use crate::frame::{current_in_hook, enter};
+use crate::frame::{current_in_hook, enter, Frame};
 use crate::hook::{HookSet, PipelineHooks};
 use crate::meta::{PipelineMeta, StepMeta};
 use crate::plan::Plan;
@@ -28,17 +35,38 @@ use crate::status::Status;
 use crate::timer::{self, Timer};
 use crate::unit::Unit;
 
-/// What the shell must do next.
-pub(crate) enum Action {
+/// What the generic shell lends the core for one poll: all that must know
+/// the body's types.
+pub(crate) trait Attempts {
+    /// Builds the next attempt's future, under `frame`; `Err` when building
+    /// panicked.
+    fn build(&mut self, frame: &Frame) -> Result<(), AttemptEnd>;
+
+    /// Polls the attempt's future under `frame` and its span, building it
+    /// first (in the same frame entry and `catch_unwind`) when `build`.
+    /// Once it is over, drops it and says how it ended: `Ok` with the
+    /// pointer the hooks see (the shell keeps the value).
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        frame: &Frame,
+        build: bool,
+    ) -> Poll<Result<Option<OutputPtr>, AttemptEnd>>;
+
+    /// Drops the attempt's future; a panic in its `Drop` goes no further.
+    fn drop_attempt(&mut self);
+}
+
+/// What the drive loop does next.
+enum Action {
     /// Nothing now: the core registered for a wake-up.
     Pending,
-    /// Build the next attempt's future, then call [`Core::attempt_built`]
-    /// (or [`Core::attempt_ended`] if building panicked).
+    /// Build the next attempt's future.
     Attempt,
-    /// Poll the attempt's future ([`Core::poll_cancelled`] first,
-    /// [`Core::poll_timeout`] when it is pending).
+    /// Poll the attempt's future (the run's cancellation first, the
+    /// timeout when it is pending).
     PollBody,
-    /// The call ended: take [`Core::result`].
+    /// The call ended.
     Done,
 }
 
@@ -81,13 +109,29 @@ struct Firing {
     plan: Plan,
 }
 
+/// Wakes the attempt when the run is cancelled.
+type Cancel = Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>;
+
+/// What a call waits on besides its body, if anything: one field, so that a
+/// call that never waited drops it with one test.
+enum Wait {
+    None,
+    /// A plan with an async hook, being fired.
+    Firing(Box<Firing>),
+    /// The attempt's timeout and the run's cancellation.
+    Body {
+        timer: Option<Timer>,
+        cancel: Option<Cancel>,
+    },
+    /// The retry delay.
+    Delay(Timer),
+}
+
 /// The non-generic state of one async step call or pipeline run.
 pub(crate) struct Core {
-    firing: Option<Box<Firing>>,
-    /// The attempt's timeout, or the retry delay.
-    timer: Option<Timer>,
-    /// Wakes the attempt when the run is cancelled.
-    cancel: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
+    // First field: dropped before the unit, whose frame a firing plan's
+    // context lends.
+    wait: Wait,
     /// The terminal error, once reached.
     error: Option<StepError>,
     attempt: u32,
@@ -107,9 +151,7 @@ impl Core {
 
     fn new(init: Init) -> Core {
         Core {
-            firing: None,
-            timer: None,
-            cancel: None,
+            wait: Wait::None,
             error: None,
             attempt: 1,
             state: State::Init,
@@ -125,21 +167,158 @@ impl Core {
 
     /// The frame to enter while the shell builds or polls the body.
     #[inline]
-    pub(crate) fn frame(&self) -> &crate::frame::Frame {
+    fn frame(&self) -> &Frame {
         &self.unit().frame
+    }
+
+    /// Drives the call as far as it goes in this poll; `body` builds, polls
+    /// and drops the attempts' futures. `Ready` once the call ended: `Ok`
+    /// when the shell holds the output.
+    #[inline(never)]
+    pub(crate) fn drive(
+        &mut self,
+        cx: &mut Context<'_>,
+        body: &mut dyn Attempts,
+    ) -> Poll<Result<(), StepError>> {
+        if self.is_fresh_step() {
+            match self.first_poll(cx, body) {
+                Action::Pending => Poll::Pending,
+                Action::Done => Poll::Ready(self.result()),
+                action => self.machine(cx, body, action),
+            }
+        } else {
+            let action = self.poll(cx);
+            self.machine(cx, body, action)
+        }
+    }
+
+    /// The state machine's loop, from `action` on.
+    #[inline(never)]
+    fn machine(
+        &mut self,
+        cx: &mut Context<'_>,
+        body: &mut dyn Attempts,
+        mut action: Action,
+    ) -> Poll<Result<(), StepError>> {
+        loop {
+            match action {
+                Action::Pending => return Poll::Pending,
+                Action::Attempt => match body.build(self.frame()) {
+                    Ok(()) => self.attempt_built(),
+                    Err(end) => self.attempt_ended(end, None),
+                },
+                Action::PollBody => {
+                    if self.poll_cancelled(cx) {
+                        body.drop_attempt();
+                        self.attempt_ended(AttemptEnd::Cancelled, None);
+                    } else {
+                        match body.poll(cx, self.frame(), false) {
+                            Poll::Pending => match self.poll_timeout(cx) {
+                                None => return Poll::Pending,
+                                Some(bound) => {
+                                    body.drop_attempt();
+                                    self.attempt_ended(AttemptEnd::TimedOut(bound), None);
+                                }
+                            },
+                            Poll::Ready(Ok(output)) => self.attempt_ended(AttemptEnd::Done, output),
+                            Poll::Ready(Err(end)) => self.attempt_ended(end, None),
+                        }
+                    }
+                }
+                Action::Done => return Poll::Ready(self.result()),
+            }
+            action = self.poll(cx);
+        }
     }
 
     /// Advances until the shell has something to do.
     #[inline]
-    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Action {
-        // The states that only hand work to the shell, answered in the
-        // shell's own code.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Action {
+        // The states that only hand work to the shell, answered without a
+        // call.
         match self.state {
             State::Build => Action::Attempt,
             State::Body => Action::PollBody,
             State::Done => Action::Done,
             State::Init | State::Firing(_) | State::Delay => self.advance(cx),
         }
+    }
+
+    /// `true` before a step call's first poll, which
+    /// [`first_poll`](Self::first_poll) takes.
+    #[inline]
+    fn is_fresh_step(&self) -> bool {
+        self.state == State::Init && matches!(self.init, Init::Step(..))
+    }
+
+    /// A step call's first poll, in one pass when it can be: builds the
+    /// unit, fires sync `on_start` hooks, has the shell build and poll the
+    /// first attempt at once and, when that is ready, ends the call. A
+    /// timeout, an async `on_start` hook or a cancelled run leave the
+    /// attempt to the state machine; a pending, failed or panicked attempt
+    /// goes on there.
+    #[inline(always)]
+    fn first_poll(&mut self, cx: &mut Context<'_>, body: &mut dyn Attempts) -> Action {
+        let Init::Step(meta, hooks) = self.init else {
+            return self.advance(cx);
+        };
+        // Built where it stays, then placed under its parent, if any.
+        let (parent, in_hook) = current_in_hook();
+        let unit = self.unit.insert(Unit::step_alone(meta, hooks, in_hook));
+        unit.place(meta, hooks, parent, false);
+        if unit.timeout().is_some() || !unit.hooks.all_sync(&[Event::Start]) || unit.is_cancelled()
+        {
+            self.begin_attempt();
+            return self.poll(cx);
+        }
+        // What `begin_attempt`, `fire_event` and `fired` do for a first
+        // attempt in no cancelled run, with sync `on_start` hooks.
+        record::attempt_started(&unit.frame, 1);
+        if unit.hooks.has(Event::Start) {
+            let _entered = enter(&unit.frame);
+            unit.fire_sync(Event::Start, None);
+            if unit.is_cancelled() {
+                // Cancelled by an `on_start` hook: as the state machine
+                // sees it, after the attempt's future is built.
+                self.state = State::Build;
+                return Action::Attempt;
+            }
+        }
+        self.state = State::Body;
+        match body.poll(cx, &unit.frame, true) {
+            Poll::Pending => self.first_pending(cx),
+            Poll::Ready(Ok(output)) => {
+                // `complete`, in line: the common path.
+                self.terminate_here(Status::Completed, None, output);
+                match self.state {
+                    State::Done => Action::Done,
+                    _ => self.poll(cx),
+                }
+            }
+            Poll::Ready(Err(end)) => {
+                self.attempt_ended(end, None);
+                self.poll(cx)
+            }
+        }
+    }
+
+    /// The first attempt is pending: inside a run, it now waits for the
+    /// run's cancellation too (built only now, as most calls never wait).
+    fn first_pending(&mut self, cx: &mut Context<'_>) -> Action {
+        if let Some(run) = self.unit().frame.run() {
+            let mut cancel = Box::pin(run.cancel.token.clone().cancelled_owned());
+            let cancelled = cancel.as_mut().poll(cx).is_ready();
+            self.wait = Wait::Body {
+                timer: None,
+                cancel: Some(cancel),
+            };
+            if cancelled {
+                // The shell sees it (the waiter stays ready) and drops the
+                // attempt.
+                return Action::PollBody;
+            }
+        }
+        Action::Pending
     }
 
     #[inline(never)]
@@ -170,12 +349,12 @@ impl Core {
                 State::Build => return Action::Attempt,
                 State::Body => return Action::PollBody,
                 State::Delay => {
-                    if let Some(t) = &mut self.timer {
+                    if let Wait::Delay(t) = &mut self.wait {
                         if Pin::new(t).poll(cx).is_pending() {
                             return Action::Pending;
                         }
                     }
-                    self.timer = None;
+                    self.wait = Wait::None;
                     self.attempt += 1;
                     self.begin_attempt();
                 }
@@ -219,7 +398,7 @@ impl Core {
     }
 
     fn fire(&mut self, phase: Phase, plan: Plan, ctx: HookContext) {
-        self.firing = Some(Box::new(Firing {
+        self.wait = Wait::Firing(Box::new(Firing {
             awaiting: None,
             ctx,
             plan,
@@ -230,7 +409,7 @@ impl Core {
     /// Walks the plan: sync hooks in place, async ones awaited in turn.
     fn poll_plan(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let unit = self.unit.as_ref().expect("the unit exists once polled");
-        let Some(f) = self.firing.as_deref_mut() else {
+        let Wait::Firing(f) = &mut self.wait else {
             return Poll::Ready(());
         };
         loop {
@@ -257,8 +436,8 @@ impl Core {
     /// A plan was fired to its end.
     #[inline]
     fn fired(&mut self, phase: Phase) {
-        if self.firing.is_some() {
-            self.firing = None;
+        if let Wait::Firing(_) = self.wait {
+            self.wait = Wait::None;
         }
         match phase {
             Phase::Start => match self.unit().start_error() {
@@ -281,20 +460,22 @@ impl Core {
             self.attempt += 1;
             self.begin_attempt();
         } else {
-            self.timer = Some(timer::sleep(delay));
+            self.wait = Wait::Delay(timer::sleep(delay));
             self.state = State::Delay;
         }
     }
 
     /// The attempt's future exists: the body runs within its limits.
-    pub(crate) fn attempt_built(&mut self) {
+    fn attempt_built(&mut self) {
         let unit = self.unit();
         if !unit.is_pipeline() {
-            if let Some(bound) = unit.timeout() {
-                self.timer = Some(timer::sleep(bound));
-            }
-            if let Some(run) = self.unit().frame.run() {
-                self.cancel = Some(Box::pin(run.cancel.token.clone().cancelled_owned()));
+            let timer = unit.timeout().map(timer::sleep);
+            let cancel: Option<Cancel> = unit
+                .frame
+                .run()
+                .map(|run| Box::pin(run.cancel.token.clone().cancelled_owned()));
+            if timer.is_some() || cancel.is_some() {
+                self.wait = Wait::Body { timer, cancel };
             }
         }
         self.state = State::Body;
@@ -303,16 +484,23 @@ impl Core {
     /// `true` when the run was cancelled: the shell drops the attempt and
     /// reports [`AttemptEnd::Cancelled`].
     #[inline]
-    pub(crate) fn poll_cancelled(&mut self, cx: &mut Context<'_>) -> bool {
-        match &mut self.cancel {
-            Some(c) => c.as_mut().poll(cx).is_ready(),
-            None => false,
+    fn poll_cancelled(&mut self, cx: &mut Context<'_>) -> bool {
+        match &mut self.wait {
+            Wait::Body {
+                cancel: Some(c), ..
+            } => c.as_mut().poll(cx).is_ready(),
+            _ => false,
         }
     }
 
     /// `Some(bound)` when the attempt's timeout passed.
-    pub(crate) fn poll_timeout(&mut self, cx: &mut Context<'_>) -> Option<Duration> {
-        let timer = self.timer.as_mut()?;
+    fn poll_timeout(&mut self, cx: &mut Context<'_>) -> Option<Duration> {
+        let Wait::Body {
+            timer: Some(timer), ..
+        } = &mut self.wait
+        else {
+            return None;
+        };
         if Pin::new(timer).poll(cx).is_pending() {
             return None;
         }
@@ -322,16 +510,13 @@ impl Core {
 
     /// The attempt ended (its future already dropped by the shell);
     /// `output` points at the value the shell keeps, for the hooks.
-    pub(crate) fn attempt_ended(&mut self, end: AttemptEnd, output: Option<OutputPtr>) {
-        if self.timer.is_some() {
-            self.timer = None;
-        }
-        if self.cancel.is_some() {
-            self.cancel = None;
+    fn attempt_ended(&mut self, end: AttemptEnd, output: Option<OutputPtr>) {
+        if !matches!(self.wait, Wait::None) {
+            self.wait = Wait::None;
         }
         if let AttemptEnd::Done = end {
             // Success ends the call, step or pipeline: no decision to make.
-            return self.terminate(Status::Completed, None, output);
+            return self.complete(output);
         }
         let unit = self.unit();
         let next = if unit.is_pipeline() {
@@ -356,7 +541,25 @@ impl Core {
         }
     }
 
+    #[inline(never)]
     fn terminate(&mut self, status: Status, error: Option<StepError>, output: Option<OutputPtr>) {
+        self.terminate_here(status, error, output);
+    }
+
+    /// A success: [`terminate`](Self::terminate) with its status known, so
+    /// that its events and masks are constants.
+    #[inline(never)]
+    fn complete(&mut self, output: Option<OutputPtr>) {
+        self.terminate_here(Status::Completed, None, output);
+    }
+
+    #[inline(always)]
+    fn terminate_here(
+        &mut self,
+        status: Status,
+        error: Option<StepError>,
+        output: Option<OutputPtr>,
+    ) {
         let unit = self.unit.as_ref().expect("the unit exists once polled");
         let finished = unit.reach(status, error.as_ref());
         let events = Event::terminal(status);
@@ -380,7 +583,7 @@ impl Core {
     }
 
     /// The call's error, once done (`Ok` on success).
-    pub(crate) fn result(&mut self) -> Result<(), StepError> {
+    fn result(&mut self) -> Result<(), StepError> {
         if let Some(unit) = &self.unit {
             record::closed(&unit.frame, false);
         }
@@ -412,7 +615,10 @@ impl Core {
         let Some(unit) = self.unit.as_ref() else {
             return;
         };
-        let firing = self.firing.take();
+        let firing = match std::mem::replace(&mut self.wait, Wait::None) {
+            Wait::Firing(f) => Some(f),
+            _ => None,
+        };
         match state {
             State::Init | State::Done => {}
             State::Firing(Phase::Terminal) => {
@@ -435,8 +641,6 @@ impl Core {
                         call::interrupted(a, &f.ctx, &unit.frame);
                     }
                 }
-                self.timer = None;
-                self.cancel = None;
                 let err = StepError::cancelled(unit.name_cow(), unit.frame.attempt());
                 let finished = unit.reach(Status::Cancelled, Some(&err));
                 let plan = Plan::terminal(unit.hooks, Status::Cancelled);

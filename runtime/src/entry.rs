@@ -15,9 +15,9 @@ use std::task::{Context, Poll};
 use crate::call::take_panic;
 use crate::context::OutputPtr;
 use crate::decide::AttemptEnd;
-use crate::driver::{Action, Core};
+use crate::driver::{Attempts, Core};
 use crate::error::{PipelineError, StepError};
-use crate::frame::enter;
+use crate::frame::{enter, Frame};
 use crate::hook::{HookSet, PipelineHooks};
 use crate::meta::{PipelineMeta, StepMeta};
 use crate::signature::StepErrorType;
@@ -414,10 +414,78 @@ pin_project_lite::pin_project! {
     }
 }
 
+/// Runs `f`, catching its panic: not generic, so that one copy of the
+/// unwinding machinery serves every step.
+#[inline]
+fn guarded(f: &mut dyn FnMut()) -> std::thread::Result<()> {
+    catch_unwind(AssertUnwindSafe(f))
+}
+
 /// Drops an attempt's future; a panic in its `Drop` goes no further.
 fn drop_fut<F>(mut fut: Pin<&mut Option<F>>) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| fut.set(None))) {
+    if let Err(payload) = guarded(&mut || fut.set(None)) {
         take_panic(payload);
+    }
+}
+
+/// The shell's fields that know the body's types, lent to the core for one
+/// poll.
+struct Lent<'a, R: StepReturn, B: Body> {
+    body: &'a mut B,
+    fut: Pin<&'a mut Option<B::Out>>,
+    out: &'a mut Option<R::Ok>,
+    expose: Expose<R::Ok>,
+}
+
+impl<R, B> Attempts for Lent<'_, R, B>
+where
+    R: StepReturn,
+    B: Body,
+    B::Out: Future<Output = R>,
+{
+    fn build(&mut self, frame: &Frame) -> Result<(), AttemptEnd> {
+        let built = {
+            let _entered = enter(frame);
+            let (body, fut) = (&mut *self.body, &mut self.fut);
+            guarded(&mut || fut.set(Some(body.attempt())))
+        };
+        built.map_err(|p| AttemptEnd::Panicked(take_panic(p)))
+    }
+
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        frame: &Frame,
+        build: bool,
+    ) -> Poll<Result<Option<OutputPtr>, AttemptEnd>> {
+        let mut polled = Poll::Pending;
+        let caught = {
+            let _entered = enter(frame);
+            let (body, fut, out) = (&mut *self.body, &mut self.fut, &mut polled);
+            guarded(&mut || {
+                if build {
+                    fut.set(Some(body.attempt()));
+                }
+                let _span = frame.span.enter();
+                if let Some(f) = fut.as_mut().as_pin_mut() {
+                    *out = f.poll(cx);
+                }
+            })
+        };
+        let end = match (caught, polled) {
+            (Ok(()), Poll::Pending) => return Poll::Pending,
+            (Ok(()), Poll::Ready(r)) => match r.into_result() {
+                Ok(v) => Ok((self.expose)(self.out.insert(v))),
+                Err(e) => Err(AttemptEnd::Error(e.into_anyhow())),
+            },
+            (Err(p), _) => Err(AttemptEnd::Panicked(take_panic(p))),
+        };
+        drop_fut(self.fut.as_mut());
+        Poll::Ready(end)
+    }
+
+    fn drop_attempt(&mut self) {
+        drop_fut(self.fut.as_mut());
     }
 }
 
@@ -428,65 +496,20 @@ where
     B::Out: Future<Output = R>,
 {
     fn poll_shell(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R::Ok, StepError>> {
-        let mut this = self.project();
-        loop {
-            match this.core.poll(cx) {
-                Action::Pending => return Poll::Pending,
-                Action::Attempt => {
-                    let built = {
-                        let _entered = enter(this.core.frame());
-                        catch_unwind(AssertUnwindSafe(|| this.body.attempt()))
-                    };
-                    match built {
-                        Ok(fut) => {
-                            this.fut.set(Some(fut));
-                            this.core.attempt_built();
-                        }
-                        Err(p) => this
-                            .core
-                            .attempt_ended(AttemptEnd::Panicked(take_panic(p)), None),
-                    }
-                }
-                Action::PollBody => {
-                    if this.core.poll_cancelled(cx) {
-                        drop_fut(this.fut.as_mut());
-                        this.core.attempt_ended(AttemptEnd::Cancelled, None);
-                        continue;
-                    }
-                    let polled = {
-                        let frame = this.core.frame();
-                        let _entered = enter(frame);
-                        let _span = frame.span.enter();
-                        let fut = this.fut.as_mut();
-                        catch_unwind(AssertUnwindSafe(|| match fut.as_pin_mut() {
-                            Some(f) => f.poll(cx),
-                            None => Poll::Pending,
-                        }))
-                    };
-                    let (end, output) = match polled {
-                        Ok(Poll::Pending) => match this.core.poll_timeout(cx) {
-                            None => return Poll::Pending,
-                            Some(bound) => (AttemptEnd::TimedOut(bound), None),
-                        },
-                        Ok(Poll::Ready(r)) => match r.into_result() {
-                            Ok(v) => (AttemptEnd::Done, (this.expose)(this.out.insert(v))),
-                            Err(e) => (AttemptEnd::Error(e.into_anyhow()), None),
-                        },
-                        Err(p) => (AttemptEnd::Panicked(take_panic(p)), None),
-                    };
-                    drop_fut(this.fut.as_mut());
-                    this.core.attempt_ended(end, output);
-                }
-                Action::Done => {
-                    return Poll::Ready(match this.core.result() {
-                        Ok(()) => match this.out.take() {
-                            Some(v) => Ok(v),
-                            None => unreachable!("a completed call has an output"),
-                        },
-                        Err(e) => Err(e),
-                    });
-                }
-            }
+        let this = self.project();
+        let mut lent = Lent::<R, B> {
+            body: this.body,
+            fut: this.fut,
+            out: this.out,
+            expose: *this.expose,
+        };
+        match this.core.drive(cx, &mut lent) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(())) => match lent.out.take() {
+                Some(v) => Poll::Ready(Ok(v)),
+                None => unreachable!("a completed call has an output"),
+            },
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
         }
     }
 }
