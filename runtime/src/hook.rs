@@ -86,6 +86,7 @@ pub struct HookSet {
 }
 
 impl HookSet {
+    #[inline]
     pub(crate) fn get(&self, event: Event) -> &[ErasedHook] {
         &self.lists[event.index()]
     }

@@ -62,8 +62,18 @@ impl Lookup {
     }
 
     /// The hooks that fire for `event`, in order.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, event: Event) -> &'static [ErasedHook] {
+        if self.defaults.is_none() && self.own.cfg.is_none() {
+            // The attribute's own set alone (the common case).
+            return self.own.attr.get(event);
+        }
+        self.get_merged(event)
+    }
+
+    /// [`get`](Self::get) with run defaults or a configured list.
+    #[inline(never)]
+    fn get_merged(&self, event: Event) -> &'static [ErasedHook] {
         match self.defaults {
             None => self.own.list(event),
             Some(d) => self.own.named(event).unwrap_or_else(|| d.list(event)),
