@@ -341,7 +341,16 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
             (true, Returns::Plain) => quote!(run_plain_retry),
             (true, Returns::Result { .. }) => quote!(run_retry),
         };
-        quote_spanned!(span=> ::hookflow::__private::#entry(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, move || -> #ret { #(#clones)* #block }))
+        // Without `retries` the user's block is the closure's body itself
+        // (nesting it in another block would draw `unused_braces` on
+        // one-line bodies); with `retries`, the clones come first and the
+        // block runs as its own closure, so `return` still leaves the body.
+        let closure = if clones.is_empty() {
+            quote!(move || -> #ret #block)
+        } else {
+            quote!(move || -> #ret { #(#clones)* ::hookflow::__private::call(move || -> #ret #block) })
+        };
+        quote_spanned!(span=> ::hookflow::__private::#entry(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #closure))
     };
 
     quote! {
