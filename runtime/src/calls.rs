@@ -6,8 +6,10 @@
 //! holds that list's index instead. Slots live in buckets of doubling size
 //! (512, 1 024, 2 048, …) that never move: appending claims an index with
 //! one atomic add and writes the slot in place; only the first append into
-//! a bucket allocates it.
+//! a bucket allocates it, zeroed (pages the run never reaches are reserved,
+//! not touched).
 
+use std::alloc::{alloc_zeroed, dealloc, handle_alloc_error, Layout};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -35,13 +37,18 @@ struct Slot {
     step: AtomicPtr<StepMeta>,
 }
 
-/// The hook calls of a run, in the order they were recorded.
+/// The hook calls of a run, in the order they finished (were recorded).
 pub(crate) struct Calls {
     /// Slots claimed so far.
     len: AtomicUsize,
     buckets: [AtomicPtr<Slot>; BUCKETS],
     /// Calls that did not return `Ok`, in full.
     full: Mutex<Vec<HookOutcome>>,
+}
+
+/// The memory of bucket `bucket`.
+fn bucket_layout(bucket: usize) -> Layout {
+    Layout::array::<Slot>(FIRST << bucket).expect("a bucket fits in memory")
 }
 
 /// Bucket and offset of slot `index`.
@@ -106,8 +113,13 @@ impl Calls {
     #[cold]
     #[inline(never)]
     fn grow(&self, bucket: usize) -> *mut Slot {
-        let fresh: Box<[Slot]> = (0..FIRST << bucket).map(|_| Slot::default()).collect();
-        let fresh = Box::into_raw(fresh).cast::<Slot>();
+        let layout = bucket_layout(bucket);
+        // SAFETY: the layout is not zero-sized; an all-zero `Slot` is a
+        // valid, unwritten slot (two atomics holding 0 and null).
+        let fresh = unsafe { alloc_zeroed(layout) }.cast::<Slot>();
+        if fresh.is_null() {
+            handle_alloc_error(layout);
+        }
         match self.buckets[bucket].compare_exchange(
             ptr::null_mut(),
             fresh,
@@ -116,18 +128,17 @@ impl Calls {
         ) {
             Ok(_) => fresh,
             Err(theirs) => {
-                // SAFETY: `fresh` was made above from a boxed slice of this
-                // length and was never shared.
-                drop(unsafe {
-                    Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, FIRST << bucket))
-                });
+                // SAFETY: `fresh` was allocated above with this layout and
+                // was never shared.
+                unsafe { dealloc(fresh.cast(), layout) };
                 theirs
             }
         }
     }
 
-    /// Every recorded call, in order (calls being recorded right now by
-    /// other threads may be missing).
+    /// Every recorded call, in order: the calls up to the first one that is
+    /// still being written by another thread (so that a later read only
+    /// ever adds calls at the end).
     pub(crate) fn to_vec(&self) -> Vec<HookOutcome> {
         let len = self.len.load(Ordering::Acquire);
         let full = self.full.lock().unwrap_or_else(|p| p.into_inner());
@@ -136,13 +147,13 @@ impl Calls {
             let (bucket, offset) = locate(index);
             let base = self.buckets[bucket].load(Ordering::Acquire);
             if base.is_null() {
-                continue;
+                break;
             }
             // SAFETY: as in `push`.
             let slot = unsafe { &*base.add(offset) };
             let word = slot.word.load(Ordering::Acquire);
             if word == 0 {
-                continue;
+                break;
             }
             // SAFETY: a non-null step pointer was made from a
             // `&'static StepMeta` in `push`.
@@ -174,10 +185,8 @@ impl Drop for Calls {
         for (bucket, slot) in self.buckets.iter_mut().enumerate() {
             let base = *slot.get_mut();
             if !base.is_null() {
-                // SAFETY: made by `grow` from a boxed slice of this length.
-                drop(unsafe {
-                    Box::from_raw(ptr::slice_from_raw_parts_mut(base, FIRST << bucket))
-                });
+                // SAFETY: allocated by `grow` with this layout.
+                unsafe { dealloc(base.cast(), bucket_layout(bucket)) };
             }
         }
     }
@@ -202,6 +211,68 @@ mod tests {
                 expected = (expected.0 + 1, 0);
             }
         }
+    }
+
+    fn failed(tag: String) -> HookOutcome {
+        HookOutcome {
+            hook: "h",
+            event: Event::Finish,
+            step: Some(tag.into()),
+            status: HookStatus::Failed("x".into()),
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn tags(all: &[HookOutcome]) -> Vec<String> {
+        all.iter().map(|o| o.step().unwrap().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_read_while_threads_append_is_a_prefix_of_every_later_read() {
+        let calls = Calls::default();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let writers: Vec<_> = (0..3)
+                .map(|t| {
+                    let calls = &calls;
+                    s.spawn(move || {
+                        for i in 0..2 * FIRST {
+                            calls.push_full(failed(format!("{t}/{i}")), None);
+                        }
+                    })
+                })
+                .collect();
+            let reader = s.spawn(|| {
+                let mut previous: Vec<String> = Vec::new();
+                let mut reads = 0;
+                while !done.load(Ordering::Relaxed) {
+                    let now = tags(&calls.to_vec());
+                    assert!(
+                        now.starts_with(&previous),
+                        "a later read changed what an earlier one returned"
+                    );
+                    previous = now;
+                    reads += 1;
+                }
+                reads
+            });
+            for w in writers {
+                w.join().unwrap();
+            }
+            done.store(true, Ordering::Relaxed);
+            assert!(reader.join().unwrap() > 0);
+        });
+        assert_eq!(calls.to_vec().len(), 3 * 2 * FIRST);
+    }
+
+    #[test]
+    fn a_claimed_slot_not_yet_written_ends_the_read() {
+        let calls = Calls::default();
+        calls.push_full(failed("first".into()), None);
+        // A writer that claimed the next slot and has not written it yet.
+        calls.len.fetch_add(1, Ordering::Relaxed);
+        calls.push_full(failed("third".into()), None);
+        assert_eq!(tags(&calls.to_vec()), ["first"]);
     }
 
     #[test]

@@ -35,39 +35,52 @@ pub(crate) enum Scope {
 
 /// The run a frame belongs to: none, the enclosing frame's run borrowed
 /// (only for a sync call, which returns before the enclosing frame can go
-/// away), or a share of it. One word: the run's address (zero for none),
-/// its low bit set when this holds a strong count of the run's `Arc`.
-pub(crate) struct RunRef(usize);
+/// away), or a share of it. One pointer (null for none) to a `RunShared`
+/// that lives in an `Arc`, its low bit set when this holds a strong count
+/// of that `Arc`.
+pub(crate) struct RunRef(*const RunShared);
 
 /// The low bit of a `RunRef` that marks a share.
 const OWNED: usize = 1;
 const _: () = assert!(std::mem::align_of::<RunShared>() > OWNED);
 
+// SAFETY: a `RunRef` is used as a `&RunShared` (lent) or an
+// `Arc<RunShared>` (owned), both `Send + Sync` because `RunShared` is
+// (checked below).
+unsafe impl Send for RunRef {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for RunRef {}
+const _: () = {
+    const fn shared_across_threads<T: Send + Sync>() {}
+    shared_across_threads::<RunShared>();
+};
+
 impl RunRef {
     /// No run.
-    pub(crate) const NONE: RunRef = RunRef(0);
+    pub(crate) const NONE: RunRef = RunRef(ptr::null());
 
     /// A share of `run`.
     pub(crate) fn owned(run: Arc<RunShared>) -> RunRef {
-        RunRef(Arc::into_raw(run) as usize | OWNED)
+        RunRef(Arc::into_raw(run).map_addr(|a| a | OWNED))
     }
 
-    /// `run` borrowed: the caller makes sure the frame holding this ends
-    /// before `run`'s owner does (a sync call under its enclosing frame).
+    /// The same run, borrowed: the caller makes sure the frame holding the
+    /// result ends before this one does (a sync call under its enclosing
+    /// frame).
     #[inline]
-    pub(crate) fn lent(run: &RunShared) -> RunRef {
-        RunRef(ptr::from_ref(run) as usize)
+    pub(crate) fn lend(&self) -> RunRef {
+        RunRef(self.ptr())
     }
 
     #[inline]
     fn ptr(&self) -> *const RunShared {
-        (self.0 & !OWNED) as *const RunShared
+        self.0.map_addr(|a| a & !OWNED)
     }
 
     #[inline]
     pub(crate) fn get(&self) -> Option<&RunShared> {
         // SAFETY: a non-null pointer is alive: owned, or lent by a frame
-        // that outlives this one (see `lent`).
+        // that outlives this one (see `lend`).
         unsafe { self.ptr().as_ref() }
     }
 
@@ -77,9 +90,9 @@ impl RunRef {
         if ptr.is_null() {
             return None;
         }
-        // SAFETY: every `RunShared` lives in an `Arc` (`RunShared::new`), and
-        // this one is alive (see `get`): taking one more strong count of it
-        // is sound.
+        // SAFETY: the pointer came from `Arc::into_raw` (`owned`, or the
+        // owned reference it was lent from) and the run is alive (see
+        // `get`): taking one more strong count of it is sound.
         unsafe {
             Arc::increment_strong_count(ptr);
             Some(Arc::from_raw(ptr))
@@ -90,7 +103,7 @@ impl RunRef {
 impl Drop for RunRef {
     #[inline]
     fn drop(&mut self) {
-        if self.0 & OWNED != 0 {
+        if self.0.addr() & OWNED != 0 {
             // SAFETY: made by `owned` from `Arc::into_raw`; dropped once.
             drop(unsafe { Arc::from_raw(self.ptr()) });
         }

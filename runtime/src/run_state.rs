@@ -170,7 +170,7 @@ impl RunShared {
         self.calls.push_full(outcome, step);
     }
 
-    /// Every hook call of the run, in the order they were recorded.
+    /// Every hook call of the run, in the order they finished.
     pub(crate) fn outcomes(&self) -> Vec<HookOutcome> {
         self.calls.to_vec()
     }

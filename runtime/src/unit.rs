@@ -425,10 +425,10 @@ fn step_parent(
         run_id = tracing::field::Empty,
         status = tracing::field::Empty,
     );
-    frame.run = match parent.run.get() {
-        None => RunRef::NONE,
-        Some(run) if lend => RunRef::lent(run),
-        Some(_) => parent.run.to_arc().map_or(RunRef::NONE, RunRef::owned),
+    frame.run = if lend {
+        parent.run.lend()
+    } else {
+        parent.run.to_arc().map_or(RunRef::NONE, RunRef::owned)
     };
     if let Some(r) = frame.run.get() {
         frame
