@@ -118,3 +118,56 @@ async fn an_interrupted_on_start_hook_is_recorded() {
         ]
     );
 }
+
+/// Records each alert it delivers under its step; slow for alerts about a
+/// failed attempt that will be retried.
+struct StepAlerts;
+
+impl hookflow::alert::Alerter for StepAlerts {
+    fn deliver<'a>(
+        &'a self,
+        alert: &'a hookflow::alert::Alert<'a>,
+    ) -> hookflow::alert::AlertFuture<'a> {
+        Box::pin(async move {
+            let ctx = alert.context();
+            if ctx.status() == Status::Running {
+                // Slower than the next attempt and the terminal hooks.
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            record(
+                &common::key(ctx),
+                format!("alert:{}:{}", ctx.status().as_str(), ctx.attempt()),
+            );
+            Ok(())
+        })
+    }
+}
+
+fn step_alert() -> hookflow::hooks::AlertHook {
+    hookflow::hooks::alert_on_failure().via(StepAlerts)
+}
+
+#[step(retries = 1, on_retry = step_alert(), on_failure = [step_alert(), on_failure])]
+fn fails_twice_with_async_hooks() -> anyhow::Result<()> {
+    anyhow::bail!("no")
+}
+
+#[step(on_failure = step_alert())]
+fn fails_once_elsewhere() -> anyhow::Result<()> {
+    anyhow::bail!("no")
+}
+
+#[test]
+fn one_sync_calls_detached_plans_run_in_the_order_they_fired() {
+    assert!(fails_twice_with_async_hooks().is_err());
+    // Another call's plan does not wait for the slow one.
+    assert!(fails_once_elsewhere().is_err());
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(take("fails_once_elsewhere"), ["alert:failed:1"]);
+    assert!(wait_for_detached_hooks(Duration::from_secs(5)));
+    // The retry's slow alert was delivered before the terminal plan began.
+    assert_eq!(
+        take("fails_twice_with_async_hooks"),
+        ["alert:running:1", "alert:failed:2", "failure:error:no"]
+    );
+}

@@ -5,6 +5,7 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -259,11 +260,81 @@ struct Job {
     plan: Vec<(Event, &'static ErasedHook)>,
     ctx: HookContext,
     frame: Frame,
+    /// Ends when the plan detached before this one from the same call has
+    /// finished (its sender dropped).
+    after: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// This plan's place in its call's chain (see [`Chain`]).
+    _link: Option<Link>,
+}
+
+/// Which chain a step call's detached plans form: `0` until its first
+/// plan is detached, then a number of its own. One call's detached plans
+/// run one after another, in the order they fired (its `on_retry` before
+/// its `on_failure`); other calls' plans run alongside. A plain number, so
+/// that a call that detaches nothing pays nothing to drop it.
+pub(crate) type Chain = std::cell::Cell<u64>;
+
+/// Numbers for chains and for the plans in them.
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+/// For each chain with a plan not yet finished: the last such plan and the
+/// receiver that ends when it does.
+#[allow(clippy::type_complexity)]
+static CHAINS: Mutex<Option<HashMap<u64, (u64, tokio::sync::oneshot::Receiver<()>)>>> =
+    Mutex::new(None);
+
+/// A detached plan's place in its chain; dropped when the plan finished,
+/// which lets the next plan of the chain start.
+struct Link {
+    chain: u64,
+    plan: u64,
+    _then: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        let mut chains = CHAINS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(map) = chains.as_mut() {
+            // Still the chain's last plan: nothing waits for it.
+            if map
+                .get(&self.chain)
+                .is_some_and(|(plan, _)| *plan == self.plan)
+            {
+                map.remove(&self.chain);
+            }
+        }
+    }
+}
+
+/// Puts a new plan at the end of `chain`: the receiver of the plan before
+/// it (if that one has not finished), and its own link.
+fn link(chain: &Chain) -> (Option<tokio::sync::oneshot::Receiver<()>>, Link) {
+    if chain.get() == 0 {
+        chain.set(NEXT.fetch_add(1, Ordering::Relaxed));
+    }
+    let plan = NEXT.fetch_add(1, Ordering::Relaxed);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let after = CHAINS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(chain.get(), (plan, rx))
+        .map(|(_, rx)| rx);
+    let link = Link {
+        chain: chain.get(),
+        plan,
+        _then: tx,
+    };
+    (after, link)
 }
 
 impl Job {
-    async fn run(self) {
+    async fn run(mut self) {
         let _done = InFlight;
+        if let Some(after) = &mut self.after {
+            // `Err` (the sender dropped) is the signal.
+            let _ = after.await;
+        }
         for &(event, hook) in &self.plan {
             call_async(hook, event, &self.ctx, &self.frame).await;
         }
@@ -321,15 +392,34 @@ fn runner() -> Option<&'static tokio::sync::mpsc::UnboundedSender<Job>> {
 /// awaited where it fires, to the hook runner, with a context and frame
 /// that own their data.
 pub(crate) fn detach(plan: Vec<(Event, &'static ErasedHook)>, ctx: &HookContext, frame: &Frame) {
+    detach_after(plan, ctx, frame, None);
+}
+
+/// [`detach`], after the plan `chain` last detached (if any).
+pub(crate) fn detach_after(
+    plan: Vec<(Event, &'static ErasedHook)>,
+    ctx: &HookContext,
+    frame: &Frame,
+    chain: Option<&Chain>,
+) {
     if plan.is_empty() {
         return;
     }
     InFlight::start();
+    let (after, link) = match chain {
+        Some(chain) => {
+            let (after, link) = link(chain);
+            (after, Some(link))
+        }
+        None => (None, None),
+    };
     #[allow(unused_mut)]
     let mut job = Job {
         plan,
         ctx: ctx.detach(),
         frame: frame.task_of(),
+        after,
+        _link: link,
     };
     // A durable call's terminal hooks take its log with them, and close it
     // (`on_start` / `on_retry` hooks detached from a sync step are not

@@ -61,6 +61,8 @@ pub(crate) struct Unit {
     /// the run.
     pub(crate) in_run: bool,
     pub(crate) frame: Frame,
+    /// The last plan this call detached (its next one starts after it).
+    detached: call::Chain,
 }
 
 impl Unit {
@@ -92,6 +94,7 @@ impl Unit {
             cfg,
             in_run: !in_hook,
             frame: Frame::unspanned(Scope::Step(meta), max_attempts),
+            detached: call::Chain::new(0),
         }
     }
 
@@ -158,6 +161,7 @@ impl Unit {
             cfg: None,
             in_run: !in_hook,
             frame,
+            detached: call::Chain::new(0),
         }
     }
 
@@ -278,7 +282,7 @@ impl Unit {
                 if hook.is_async() {
                     let mut rest = plan();
                     rest.pass(called);
-                    call::detach(rest.drain(), ctx, &self.frame);
+                    call::detach_after(rest.drain(), ctx, &self.frame, Some(&self.detached));
                     return;
                 }
                 call::call_sync(hook, event, ctx, &self.frame);
