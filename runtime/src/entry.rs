@@ -264,6 +264,22 @@ fn finish<T>(ended: Result<(), StepError>, out: Option<T>) -> Result<T, StepErro
     }
 }
 
+/// Runs a step's body (in the call mode `$mode`) through the lifecycle and
+/// returns its value: the body of each sync entry point below, written out
+/// in each so that a step instantiates one generic function, not two.
+macro_rules! drive {
+    ($meta:ident, $hooks:ident, $expose:ident, $body:expr, $mode:ty) => {{
+        let mut call = SyncCall {
+            body: $body,
+            out: None,
+            expose: $expose,
+            mode: PhantomData::<fn() -> $mode>,
+        };
+        let ended = drive_sync($meta, $hooks, &mut call);
+        finish(ended, call.out)
+    }};
+}
+
 /// Runs a sync step without `retries` whose return type is not a `Result`:
 /// the generated wrapper of `#[step] fn` calls this (or one of its three
 /// siblings) with the body as a closure.
@@ -277,15 +293,7 @@ pub fn run_plain<T, F>(
 where
     F: FnOnce() -> T,
 {
-    let mode = PhantomData::<fn() -> OncePlain>;
-    let mut call = SyncCall {
-        body: Some(body),
-        out: None,
-        expose,
-        mode,
-    };
-    let ended = drive_sync(meta, hooks, &mut call);
-    finish(ended, call.out)
+    drive!(meta, hooks, expose, Some(body), OncePlain)
 }
 
 /// Runs a sync step without `retries` that returns a `Result`.
@@ -300,15 +308,7 @@ where
     R: StepReturn,
     F: FnOnce() -> R,
 {
-    let mode = PhantomData::<fn() -> OnceResult<R>>;
-    let mut call = SyncCall {
-        body: Some(body),
-        out: None,
-        expose,
-        mode,
-    };
-    let ended = drive_sync(meta, hooks, &mut call);
-    finish(ended, call.out)
+    drive!(meta, hooks, expose, Some(body), OnceResult<R>)
 }
 
 /// Runs a sync step with `retries` whose return type is not a `Result`
@@ -323,15 +323,7 @@ pub fn run_plain_retry<T, F>(
 where
     F: FnMut() -> T,
 {
-    let mode = PhantomData::<fn() -> RetryPlain>;
-    let mut call = SyncCall {
-        body,
-        out: None,
-        expose,
-        mode,
-    };
-    let ended = drive_sync(meta, hooks, &mut call);
-    finish(ended, call.out)
+    drive!(meta, hooks, expose, body, RetryPlain)
 }
 
 /// Runs a sync step with `retries` that returns a `Result`.
@@ -346,15 +338,7 @@ where
     R: StepReturn,
     F: FnMut() -> R,
 {
-    let mode = PhantomData::<fn() -> RetryResult<R>>;
-    let mut call = SyncCall {
-        body,
-        out: None,
-        expose,
-        mode,
-    };
-    let ended = drive_sync(meta, hooks, &mut call);
-    finish(ended, call.out)
+    drive!(meta, hooks, expose, body, RetryResult<R>)
 }
 
 /// Runs a sync pipeline: the generated wrapper of `#[pipeline] fn` calls this.
