@@ -209,6 +209,8 @@ fn segment_files(dir: &Path) -> Vec<PathBuf> {
 /// Leaves a dead segment holding `records` (the writer is dropped with its
 /// runs open, which is what a dead process leaves).
 fn dead_segment(journal: &FileJournal, records: &[Record<'_>]) -> PathBuf {
+    // Held until the writer's file is closed (see `FORK`).
+    let _guard = FORK.read().unwrap_or_else(|p| p.into_inner());
     let writer = journal.open_writer().unwrap();
     writer.append(records).unwrap();
     let path = journal
@@ -221,13 +223,17 @@ fn dead_segment(journal: &FileJournal, records: &[Record<'_>]) -> PathBuf {
 /// Every record of the only dead segment of `journal` (none: empty), and
 /// the damage found, through a claim that is released without finishing.
 fn read_only_segment(journal: &FileJournal) -> (Vec<Record<'static>>, Option<String>) {
-    let listing = quiet(|| journal.list_dead()).unwrap();
+    // Held until the claim's file is closed, not only while it is taken: a
+    // child forked while it is open would keep its lock past this call.
+    let _guard = FORK.read().unwrap_or_else(|p| p.into_inner());
+    let listing = journal.list_dead().unwrap();
     assert!(listing.skipped.is_empty(), "{:?}", listing.skipped);
     assert!(listing.segments.len() <= 1);
     let Some(segment) = listing.segments.first() else {
         return (Vec::new(), None);
     };
-    let claim = quiet(|| journal.claim(&segment.id))
+    let claim = journal
+        .claim(&segment.id)
         .unwrap()
         .expect("a dead segment");
     let damage = claim.damage().map(ToString::to_string);
