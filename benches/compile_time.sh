@@ -25,6 +25,8 @@
 #   plain   fn f_i(x: u64) -> u64                         on_success = hook
 #   result  fn f_i(x: u64) -> Result<u64, StepFailed>     on_failure = hook
 #   async   async fn f_i(x: u64) -> u64                   on_success = hook
+#           (and a caller that makes its future a trait object, so
+#           that its poll and drop code is built in the crate)
 set -euo pipefail
 
 STEPS=${STEPS:-300}
@@ -85,6 +87,10 @@ impl std::error::Error for StepFailed {}
 
 pub fn hook() {}
 
+fn erase<F: std::future::Future + 'static>(f: F) -> std::pin::Pin<Box<dyn std::future::Future<Output = F::Output>>> {
+    Box::pin(f)
+}
+
 """
 
 def function(i, attr):
@@ -107,9 +113,16 @@ pub fn f_{i}(x: u64) -> Result<u64, StepFailed> {{
 }}
 """
     a = attr("on_success")
+    # The future is also made into a trait object here, as awaiting it
+    # would: its poll and drop code is then built in this crate whichever
+    # way the attribute shapes the function.
     return f"""{a}
 pub async fn f_{i}(x: u64) -> u64 {{
     x.wrapping_add({i})
+}}
+
+pub fn poll_f_{i}(x: u64) {{
+    drop(erase(f_{i}(x)));
 }}
 """
 
@@ -195,3 +208,25 @@ pairs = list(zip(times["gen_hookflow"], times["gen_tracing"]))
 print(f"  median of the {runs} rounds' ratios  {median([h[0] / t[0] for h, t in pairs]):.2f}x wall, "
       f"{median([h[1] / t[1] for h, t in pairs]):.2f}x cpu")
 PY
+
+# The code each crate hands LLVM, which does not depend on the machine's
+# load: lines of LLVM IR and functions defined, in one codegen unit.
+ir() { # crate -> "lines functions"
+    (cd "$WORK/$1" && touch src/lib.rs \
+        && cargo rustc --quiet --lib -- --emit=llvm-ir -C codegen-units=1) \
+        || { echo "IR build failed in $WORK/$1" >&2; exit 1; }
+    local ll
+    ll=$(ls -t "$CARGO_TARGET_DIR"/debug/deps/"$1"-*.ll | head -1)
+    echo "$(wc -l < "$ll") $(grep -c '^define ' "$ll")"
+}
+read -r hf_lines hf_fns <<< "$(ir gen_hookflow)"
+read -r tr_lines tr_fns <<< "$(ir gen_tracing)"
+python3 - "$hf_lines" "$hf_fns" "$tr_lines" "$tr_fns" "$STEPS" <<'PY'
+import sys
+hl, hf, tl, tf, steps = map(int, sys.argv[1:])
+print(f"  LLVM IR (load-independent)  #[hookflow::step] {hl} lines, {hf} functions; "
+      f"#[tracing::instrument] {tl} lines, {tf} functions; "
+      f"ratio {hl / tl:.2f}x lines, {hf / tf:.2f}x functions "
+      f"({(hl - tl) / steps:+.0f} lines per function)")
+PY
+

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{on_failure, on_finish, on_start, on_success, record, take};
@@ -119,4 +121,83 @@ async fn early_return_and_question_mark_in_async_bodies() {
     let err = early(1000).await.unwrap_err();
     assert!(err.downcast_ref::<std::num::TryFromIntError>().is_some());
     assert_eq!(take("early").len(), 1);
+}
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, SeqCst);
+    }
+}
+
+fn flag() -> (DropFlag, Arc<AtomicBool>) {
+    let dropped = Arc::new(AtomicBool::new(false));
+    (DropFlag(dropped.clone()), dropped)
+}
+
+#[step(on_start = on_start)]
+async fn guarded(
+    _guard: DropFlag,
+    _: DropFlag,
+    seen: Arc<AtomicBool>,
+    seen_wild: Arc<AtomicBool>,
+) -> (bool, bool) {
+    tokio::task::yield_now().await;
+    (seen.load(SeqCst), seen_wild.load(SeqCst))
+}
+
+#[step(retries = 1)]
+async fn guarded_retried(
+    _guard: DropFlag,
+    _: DropFlag,
+    seen: Arc<AtomicBool>,
+    seen_wild: Arc<AtomicBool>,
+) -> (bool, bool) {
+    tokio::task::yield_now().await;
+    (seen.load(SeqCst), seen_wild.load(SeqCst))
+}
+
+impl Clone for DropFlag {
+    fn clone(&self) -> Self {
+        // A copy for an attempt shares no flag: only the caller's value is
+        // watched.
+        DropFlag(Arc::new(AtomicBool::new(false)))
+    }
+}
+
+#[tokio::test]
+async fn an_async_step_holds_its_unused_parameters_until_its_body_ends_as_async_fn_does() {
+    let (guard, dropped) = flag();
+    let (wild, wild_dropped) = flag();
+    let fut = guarded(guard, wild, dropped.clone(), wild_dropped.clone());
+    // Nothing runs before the first poll, and the parameters are held.
+    assert!(take("guarded").is_empty());
+    assert!(!dropped.load(SeqCst));
+    assert!(!wild_dropped.load(SeqCst));
+    assert_eq!(fut.await.unwrap(), (false, false));
+    assert_eq!(take("guarded"), ["start#1"]);
+    assert!(dropped.load(SeqCst));
+    assert!(wild_dropped.load(SeqCst));
+
+    let (guard, dropped) = flag();
+    let (wild, wild_dropped) = flag();
+    let fut = guarded_retried(guard, wild, dropped.clone(), wild_dropped.clone());
+    assert!(!dropped.load(SeqCst));
+    assert!(!wild_dropped.load(SeqCst));
+    assert_eq!(fut.await.unwrap(), (false, false));
+    assert!(dropped.load(SeqCst));
+    assert!(wild_dropped.load(SeqCst));
+}
+
+fn is_send<T: Send>(_: &T) {}
+
+#[test]
+fn an_async_steps_future_borrows_its_arguments_and_is_send() {
+    let items = vec![1, 5];
+    let fut = borrowed(&items, &0);
+    is_send(&fut);
+    drop(fut);
+    assert!(take("borrowed").is_empty());
 }

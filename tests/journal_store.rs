@@ -232,10 +232,7 @@ fn read_only_segment(journal: &FileJournal) -> (Vec<Record<'static>>, Option<Str
     let Some(segment) = listing.segments.first() else {
         return (Vec::new(), None);
     };
-    let claim = journal
-        .claim(&segment.id)
-        .unwrap()
-        .expect("a dead segment");
+    let claim = journal.claim(&segment.id).unwrap().expect("a dead segment");
     let damage = claim.damage().map(ToString::to_string);
     (claim.records().to_vec(), damage)
 }

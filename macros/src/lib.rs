@@ -11,8 +11,8 @@ mod fallback;
 mod model;
 mod text;
 
-use darling::ast::NestedMeta;
 use darling::FromMeta;
+use darling::ast::NestedMeta;
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 

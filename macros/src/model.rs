@@ -2,7 +2,7 @@
 //! about its signature.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, ToTokens};
+use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
@@ -64,7 +64,7 @@ impl FnModel {
                     return Err(syn::Error::new(
                         r.self_token.span(),
                         "steps and pipelines cannot take `self`: make this an associated function without a receiver, or a free function, and pass the value as an argument",
-                    ))
+                    ));
                 }
                 FnArg::Typed(pt) => {
                     let first = bindings.len();
@@ -96,18 +96,17 @@ impl FnModel {
                 "a step or pipeline cannot return `!`: it must be able to finish, so that its hooks can fire; return `()` or a `Result`",
             ));
         }
-        if sig.asyncness.is_none() {
-            if let Some(output) = future_output(&ret) {
-                let output =
-                    output.map_or_else(String::new, |t| format!(" -> {}", text::compact(&t)));
-                return Err(syn::Error::new_spanned(
-                    &ret,
-                    format!(
-                        "a sync `fn` that returns a future cannot be a step or pipeline: write `async fn {}(..){output}`; as it is, its hooks would fire when the future is built, before any of its work runs, and a panic inside the future would not be caught",
-                        sig.ident
-                    ),
-                ));
-            }
+        if sig.asyncness.is_none()
+            && let Some(output) = future_output(&ret)
+        {
+            let output = output.map_or_else(String::new, |t| format!(" -> {}", text::compact(&t)));
+            return Err(syn::Error::new_spanned(
+                &ret,
+                format!(
+                    "a sync `fn` that returns a future cannot be a step or pipeline: write `async fn {}(..){output}`; as it is, its hooks would fire when the future is built, before any of its work runs, and a panic inside the future would not be caught",
+                    sig.ident
+                ),
+            ));
         }
         let returns = classify(&ret);
         let generics: Vec<Ident> = sig
@@ -383,24 +382,22 @@ impl<'ast> Visit<'ast> for Scan<'_> {
     }
 
     fn visit_type_path(&mut self, tp: &'ast syn::TypePath) {
-        if tp.qself.is_none() {
-            if let Some(first) = tp.path.segments.first() {
-                if self.generics.contains(&first.ident) || first.ident == "Self" {
-                    self.opaque = true;
-                }
-            }
+        if tp.qself.is_none()
+            && let Some(first) = tp.path.segments.first()
+            && (self.generics.contains(&first.ident) || first.ident == "Self")
+        {
+            self.opaque = true;
         }
         syn::visit::visit_type_path(self, tp);
     }
 
     fn visit_expr(&mut self, e: &'ast syn::Expr) {
         // Array lengths and const arguments may name const generics.
-        if let syn::Expr::Path(p) = e {
-            if let Some(first) = p.path.segments.first() {
-                if self.generics.contains(&first.ident) {
-                    self.opaque = true;
-                }
-            }
+        if let syn::Expr::Path(p) = e
+            && let Some(first) = p.path.segments.first()
+            && self.generics.contains(&first.ident)
+        {
+            self.opaque = true;
         }
         syn::visit::visit_expr(self, e);
     }
