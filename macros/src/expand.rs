@@ -254,9 +254,9 @@ fn wrap(model: &FnModel, value: TokenStream) -> TokenStream {
     }
 }
 
-/// An async body as one `async move` block (wrapped in `PlainFut` for
-/// non-`Result` returns), and the type its runtime entry point is told to
-/// expect (which gives `?` in the block its target type).
+/// An async body as one `async move` block, and the type its runtime entry
+/// point is told to expect (`Plain<T>` for a non-`Result` return), which
+/// gives `?` in the block its target type.
 fn async_body(model: &FnModel, kept: TokenStream) -> (TokenStream, TokenStream) {
     let block = if kept.is_empty() {
         let block = &model.item.block;
@@ -268,7 +268,7 @@ fn async_body(model: &FnModel, kept: TokenStream) -> (TokenStream, TokenStream) 
     match model.returns {
         Returns::Result { .. } => (quote!(async move #block), quote!(#ret)),
         Returns::Plain => (
-            quote!(::hookflow::__private::PlainFut::new(async move #block)),
+            quote!(async move #block),
             quote!(::hookflow::__private::Plain<#ret>),
         ),
     }

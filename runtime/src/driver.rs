@@ -38,23 +38,71 @@ use crate::unit::Unit;
 /// What the generic shell lends the core for one poll: all that must know
 /// the body's types.
 pub(crate) trait Attempts {
+    /// Does `op` to the current attempt under `frame` (see [`Op`]). The one
+    /// generic method of the shell: the helpers below name its uses.
+    fn run(
+        &mut self,
+        op: Op,
+        cx: &mut Context<'_>,
+        frame: &Frame,
+    ) -> Poll<Result<Option<OutputPtr>, AttemptEnd>>;
+}
+
+/// What the core asks of the shell's attempt: build the next attempt's
+/// future, poll it, or both in one frame entry and one `catch_unwind`; or
+/// neither, which drops it (a panic in its `Drop` goes no further). Bits,
+/// so that the shell tests each part with one instruction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Op(u8);
+
+impl Op {
+    pub(crate) const DROP: Op = Op(0);
+    pub(crate) const BUILD: Op = Op(1);
+    pub(crate) const POLL: Op = Op(2);
+    pub(crate) const BUILD_AND_POLL: Op = Op(3);
+
+    /// Builds the next attempt's future.
+    #[inline(always)]
+    pub(crate) fn builds(self) -> bool {
+        self.0 & Op::BUILD.0 != 0
+    }
+
+    /// Polls the attempt's future.
+    #[inline(always)]
+    pub(crate) fn polls(self) -> bool {
+        self.0 & Op::POLL.0 != 0
+    }
+}
+
+impl dyn Attempts + '_ {
     /// Builds the next attempt's future, under `frame`; `Err` when building
     /// panicked.
-    fn build(&mut self, frame: &Frame) -> Result<(), AttemptEnd>;
+    fn build(&mut self, cx: &mut Context<'_>, frame: &Frame) -> Result<(), AttemptEnd> {
+        match self.run(Op::BUILD, cx, frame) {
+            Poll::Ready(Err(end)) => Err(end),
+            _ => Ok(()),
+        }
+    }
 
     /// Polls the attempt's future under `frame` and its span, building it
     /// first (in the same frame entry and `catch_unwind`) when `build`.
     /// Once it is over, drops it and says how it ended: `Ok` with the
     /// pointer the hooks see (the shell keeps the value).
+    #[inline]
     fn poll(
         &mut self,
         cx: &mut Context<'_>,
         frame: &Frame,
         build: bool,
-    ) -> Poll<Result<Option<OutputPtr>, AttemptEnd>>;
+    ) -> Poll<Result<Option<OutputPtr>, AttemptEnd>> {
+        let op = if build { Op::BUILD_AND_POLL } else { Op::POLL };
+        self.run(op, cx, frame)
+    }
 
-    /// Drops the attempt's future; a panic in its `Drop` goes no further.
-    fn drop_attempt(&mut self);
+    /// Drops the attempt's future.
+    fn drop_attempt(&mut self, cx: &mut Context<'_>, frame: &Frame) {
+        let _ = self.run(Op::DROP, cx, frame);
+    }
 }
 
 /// What the drive loop does next.
@@ -203,20 +251,20 @@ impl Core {
         loop {
             match action {
                 Action::Pending => return Poll::Pending,
-                Action::Attempt => match body.build(self.frame()) {
+                Action::Attempt => match body.build(cx, self.frame()) {
                     Ok(()) => self.attempt_built(),
                     Err(end) => self.attempt_ended(end, None),
                 },
                 Action::PollBody => {
                     if self.poll_cancelled(cx) {
-                        body.drop_attempt();
+                        body.drop_attempt(cx, self.frame());
                         self.attempt_ended(AttemptEnd::Cancelled, None);
                     } else {
                         match body.poll(cx, self.frame(), false) {
                             Poll::Pending => match self.poll_timeout(cx) {
                                 None => return Poll::Pending,
                                 Some(bound) => {
-                                    body.drop_attempt();
+                                    body.drop_attempt(cx, self.frame());
                                     self.attempt_ended(AttemptEnd::TimedOut(bound), None);
                                 }
                             },

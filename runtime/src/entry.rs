@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use crate::call::take_panic;
 use crate::context::OutputPtr;
 use crate::decide::AttemptEnd;
-use crate::driver::{Attempts, Core};
+use crate::driver::{Attempts, Core, Op};
 use crate::error::{PipelineError, StepError};
 use crate::frame::{enter, Frame};
 use crate::hook::{HookSet, PipelineHooks};
@@ -34,16 +34,26 @@ pub trait StepReturn {
     type Ok;
     /// The body's own error type.
     type Err: StepErrorType;
+    /// What an async body's future yields: `Self` for a `Result`, `T` for
+    /// a plain `T` (so that no adapter wraps the body's future).
+    type Value;
     /// The outcome as a `Result`.
     fn into_result(self) -> Result<Self::Ok, Self::Err>;
+    /// An async body's value as a `Result`.
+    fn read(value: Self::Value) -> Result<Self::Ok, Self::Err>;
 }
 
 impl<T, E: StepErrorType> StepReturn for Result<T, E> {
     type Ok = T;
     type Err = E;
+    type Value = Self;
     #[inline]
     fn into_result(self) -> Result<T, E> {
         self
+    }
+    #[inline]
+    fn read(value: Self) -> Result<T, E> {
+        value
     }
 }
 
@@ -53,9 +63,14 @@ pub struct Plain<T>(pub T);
 impl<T> StepReturn for Plain<T> {
     type Ok = T;
     type Err = Infallible;
+    type Value = T;
     #[inline]
     fn into_result(self) -> Result<T, Infallible> {
         Ok(self.0)
+    }
+    #[inline]
+    fn read(value: T) -> Result<T, Infallible> {
+        Ok(value)
     }
 }
 
@@ -65,31 +80,6 @@ pub trait Body {
     type Out;
     /// Runs one attempt.
     fn attempt(&mut self) -> Self::Out;
-}
-
-pin_project_lite::pin_project! {
-    /// An async body with a plain (non-`Result`) return value.
-    pub struct PlainFut<F> {
-        #[pin]
-        fut: F,
-    }
-}
-
-impl<F> PlainFut<F> {
-    /// Wraps the body's future.
-    #[inline]
-    pub fn new(fut: F) -> Self {
-        PlainFut { fut }
-    }
-}
-
-impl<F: Future> Future for PlainFut<F> {
-    type Output = Plain<F::Output>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().fut.poll(cx).map(Plain)
-    }
 }
 
 /// A body without retries: called once.
@@ -377,9 +367,11 @@ where
 // ----- async entry points -------------------------------------------------------
 
 pin_project_lite::pin_project! {
-    /// The generic shell around the non-generic async lifecycle: builds,
-    /// polls and drops the body's attempt futures, keeps the output.
-    struct Shell<R: StepReturn, B: Body> {
+    /// An async step call, the future the generated wrapper returns: the
+    /// generic shell around the non-generic async lifecycle (`driver`). It
+    /// only builds, polls and drops the body's attempt futures and keeps
+    /// the output.
+    pub struct StepFuture<R: StepReturn, B: Body> {
         core: Core,
         body: B,
         #[pin]
@@ -388,7 +380,7 @@ pin_project_lite::pin_project! {
         expose: Expose<R::Ok>,
     }
 
-    impl<R: StepReturn, B: Body> PinnedDrop for Shell<R, B> {
+    impl<R: StepReturn, B: Body> PinnedDrop for StepFuture<R, B> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             // The body goes first: its own `Drop` runs before `on_cancel`.
@@ -425,40 +417,40 @@ impl<R, B> Attempts for Lent<'_, R, B>
 where
     R: StepReturn,
     B: Body,
-    B::Out: Future<Output = R>,
+    B::Out: Future<Output = R::Value>,
 {
-    fn build(&mut self, frame: &Frame) -> Result<(), AttemptEnd> {
-        let built = {
-            let _entered = enter(frame);
-            let (body, fut) = (&mut *self.body, &mut self.fut);
-            guarded(&mut || fut.set(Some(body.attempt())))
-        };
-        built.map_err(|p| AttemptEnd::Panicked(take_panic(p)))
-    }
-
-    fn poll(
+    // One method for all three operations: one generic function per step
+    // instead of three (the core's helpers on `dyn Attempts` name them).
+    fn run(
         &mut self,
+        op: Op,
         cx: &mut Context<'_>,
         frame: &Frame,
-        build: bool,
     ) -> Poll<Result<Option<OutputPtr>, AttemptEnd>> {
+        if op == Op::DROP {
+            drop_fut(self.fut.as_mut());
+            return Poll::Ready(Ok(None));
+        }
         let mut polled = Poll::Pending;
         let caught = {
             let _entered = enter(frame);
             let (body, fut, out) = (&mut *self.body, &mut self.fut, &mut polled);
             guarded(&mut || {
-                if build {
+                if op.builds() {
                     fut.set(Some(body.attempt()));
                 }
-                let _span = frame.span.enter();
-                if let Some(f) = fut.as_mut().as_pin_mut() {
-                    *out = f.poll(cx);
+                if op.polls() {
+                    let _span = frame.span.enter();
+                    if let Some(f) = fut.as_mut().as_pin_mut() {
+                        *out = f.poll(cx);
+                    }
                 }
             })
         };
         let end = match (caught, polled) {
-            (Ok(()), Poll::Pending) => return Poll::Pending,
-            (Ok(()), Poll::Ready(r)) => match r.into_result() {
+            (Ok(()), Poll::Pending) if op.polls() => return Poll::Pending,
+            (Ok(()), Poll::Pending) => return Poll::Ready(Ok(None)),
+            (Ok(()), Poll::Ready(r)) => match R::read(r) {
                 Ok(v) => Ok((self.expose)(self.out.insert(v))),
                 Err(e) => Err(AttemptEnd::Error(e.into_anyhow())),
             },
@@ -467,19 +459,17 @@ where
         drop_fut(self.fut.as_mut());
         Poll::Ready(end)
     }
-
-    fn drop_attempt(&mut self) {
-        drop_fut(self.fut.as_mut());
-    }
 }
 
-impl<R, B> Shell<R, B>
+impl<R, B> Future for StepFuture<R, B>
 where
     R: StepReturn,
     B: Body,
-    B::Out: Future<Output = R>,
+    B::Out: Future<Output = R::Value>,
 {
-    fn poll_shell(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R::Ok, StepError>> {
+    type Output = Result<R::Ok, StepError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut lent = Lent::<R, B> {
             body: this.body,
@@ -498,30 +488,7 @@ where
     }
 }
 
-pin_project_lite::pin_project! {
-    /// An async step call: the future the generated wrapper of
-    /// `#[step] async fn` awaits.
-    pub struct StepFuture<R: StepReturn, B: Body> {
-        #[pin]
-        shell: Shell<R, B>,
-    }
-}
-
-impl<R, B> Future for StepFuture<R, B>
-where
-    R: StepReturn,
-    B: Body,
-    B::Out: Future<Output = R>,
-{
-    type Output = Result<R::Ok, StepError>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().shell.poll_shell(cx)
-    }
-}
-
-/// Runs an async step: the generated wrapper of `#[step] async fn` awaits
+/// Runs an async step: the generated wrapper of `#[step] async fn` returns
 /// this.
 #[inline]
 pub fn run_async<R, B>(
@@ -533,16 +500,14 @@ pub fn run_async<R, B>(
 where
     R: StepReturn,
     B: Body,
-    B::Out: Future<Output = R>,
+    B::Out: Future<Output = R::Value>,
 {
     StepFuture {
-        shell: Shell {
-            core: Core::step(meta, hooks),
-            body,
-            fut: None,
-            out: None,
-            expose,
-        },
+        core: Core::step(meta, hooks),
+        body,
+        fut: None,
+        out: None,
+        expose,
     }
 }
 
@@ -551,21 +516,21 @@ pin_project_lite::pin_project! {
     /// `#[pipeline] async fn` awaits.
     pub struct PipelineFuture<R: StepReturn, F> {
         #[pin]
-        shell: Shell<R, OnceFut<F>>,
+        shell: StepFuture<R, OnceFut<F>>,
     }
 }
 
 impl<R, F> Future for PipelineFuture<R, F>
 where
     R: StepReturn,
-    F: Future<Output = R>,
+    F: Future<Output = R::Value>,
 {
     type Output = Result<R::Ok, PipelineError>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut shell = self.project().shell;
-        match shell.as_mut().poll_shell(cx) {
+        match shell.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(v)) => Poll::Ready(Ok(v)),
             Poll::Ready(Err(e)) => Poll::Ready(Err(shell.project().core.pipeline_error(e))),
@@ -583,10 +548,10 @@ pub fn pipeline_async<R, F>(
 ) -> PipelineFuture<R, F>
 where
     R: StepReturn,
-    F: Future<Output = R>,
+    F: Future<Output = R::Value>,
 {
     PipelineFuture {
-        shell: Shell {
+        shell: StepFuture {
             core: Core::pipeline(meta, hooks),
             body: OnceFut(Some(body)),
             fut: None,
