@@ -201,3 +201,28 @@ fn an_async_steps_future_borrows_its_arguments_and_is_send() {
     drop(fut);
     assert!(take("borrowed").is_empty());
 }
+
+#[step(on_start = on_start, on_cancel = common::on_cancel, on_finish = on_finish)]
+async fn never_polled(x: u32) -> u32 {
+    record("never_polled", "body");
+    x
+}
+
+#[hookflow::pipeline(on_start = on_start, on_cancel = common::on_cancel, on_finish = on_finish)]
+async fn never_polled_run() -> u32 {
+    record("never_polled_run", "body");
+    never_polled(1).await.unwrap()
+}
+
+#[test]
+fn a_step_or_run_dropped_before_its_first_poll_fires_nothing() {
+    drop(never_polled(1));
+    drop(never_polled_run());
+    assert!(take("never_polled").is_empty());
+    assert!(take("never_polled_run").is_empty());
+    // Polled, the same calls fire as usual.
+    let v = futures::executor::block_on(never_polled_run()).unwrap();
+    assert_eq!(v, 1);
+    assert_eq!(take("never_polled"), ["start#1", "body", "finish:completed"]);
+    assert_eq!(take("never_polled_run"), ["start#1", "body", "finish:completed"]);
+}

@@ -419,8 +419,12 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         quote_spanned!(span=> ::hookflow::__private::#entry(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #closure))
     };
 
+    // An async wrapper only builds its future: in line, the caller builds
+    // it where it will stay instead of copying it there.
+    let inline = model.is_async.then(|| quote!(#[inline]));
     quote! {
         #(#attrs)*
+        #inline
         #vis #sig {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::STEPS)]
             #[linkme(crate = ::hookflow::__private::linkme)]

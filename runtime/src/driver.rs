@@ -141,7 +141,7 @@ enum State {
 }
 
 #[derive(Clone, Copy)]
-enum Init {
+pub(crate) enum Init {
     Step(&'static StepMeta, &'static HookSet),
     Pipeline(&'static PipelineMeta, &'static PipelineHooks),
 }
@@ -189,15 +189,9 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn step(meta: &'static StepMeta, hooks: &'static HookSet) -> Core {
-        Core::new(Init::Step(meta, hooks))
-    }
-
-    pub(crate) fn pipeline(meta: &'static PipelineMeta, hooks: &'static PipelineHooks) -> Core {
-        Core::new(Init::Pipeline(meta, hooks))
-    }
-
-    fn new(init: Init) -> Core {
+    /// The core of a call not yet polled.
+    #[inline]
+    pub(crate) fn new(init: Init) -> Core {
         Core {
             wait: Wait::None,
             error: None,

@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use crate::call::take_panic;
 use crate::context::OutputPtr;
 use crate::decide::AttemptEnd;
-use crate::driver::{Attempts, Core, Op};
+use crate::driver::{Attempts, Core, Init, Op};
 use crate::error::{PipelineError, StepError};
 use crate::frame::{enter, Frame};
 use crate::hook::{HookSet, PipelineHooks};
@@ -372,7 +372,12 @@ pin_project_lite::pin_project! {
     /// only builds, polls and drops the body's attempt futures and keeps
     /// the output.
     pub struct StepFuture<R: StepReturn, B: Body> {
-        core: Core,
+        // Only what the call needs is written when the wrapper returns
+        // (what to build, the body); the core is built in place at the
+        // first poll, so that moving a fresh future copies little that
+        // was just written.
+        init: Init,
+        core: Option<Core>,
         body: B,
         #[pin]
         fut: Option<B::Out>,
@@ -385,7 +390,9 @@ pin_project_lite::pin_project! {
             let mut this = this.project();
             // The body goes first: its own `Drop` runs before `on_cancel`.
             drop_fut(this.fut.as_mut());
-            this.core.on_drop();
+            if let Some(core) = this.core {
+                core.on_drop();
+            }
         }
     }
 }
@@ -477,7 +484,11 @@ where
             out: this.out,
             expose: *this.expose,
         };
-        match this.core.drive(cx, &mut lent) {
+        let core = match this.core {
+            Some(core) => core,
+            None => this.core.insert(Core::new(*this.init)),
+        };
+        match core.drive(cx, &mut lent) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(())) => match lent.out.take() {
                 Some(v) => Poll::Ready(Ok(v)),
@@ -503,7 +514,8 @@ where
     B::Out: Future<Output = R::Value>,
 {
     StepFuture {
-        core: Core::step(meta, hooks),
+        init: Init::Step(meta, hooks),
+        core: None,
         body,
         fut: None,
         out: None,
@@ -533,7 +545,10 @@ where
         match shell.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(v)) => Poll::Ready(Ok(v)),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(shell.project().core.pipeline_error(e))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(match shell.project().core {
+                Some(core) => core.pipeline_error(e),
+                None => unreachable!("a polled call has its core"),
+            })),
         }
     }
 }
@@ -552,7 +567,8 @@ where
 {
     PipelineFuture {
         shell: StepFuture {
-            core: Core::pipeline(meta, hooks),
+            init: Init::Pipeline(meta, hooks),
+            core: None,
             body: OnceFut(Some(body)),
             fut: None,
             out: None,
