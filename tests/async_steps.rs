@@ -223,6 +223,12 @@ fn a_step_or_run_dropped_before_its_first_poll_fires_nothing() {
     // Polled, the same calls fire as usual.
     let v = futures::executor::block_on(never_polled_run()).unwrap();
     assert_eq!(v, 1);
-    assert_eq!(take("never_polled"), ["start#1", "body", "finish:completed"]);
-    assert_eq!(take("never_polled_run"), ["start#1", "body", "finish:completed"]);
+    assert_eq!(
+        take("never_polled"),
+        ["start#1", "body", "finish:completed"]
+    );
+    assert_eq!(
+        take("never_polled_run"),
+        ["start#1", "body", "finish:completed"]
+    );
 }

@@ -303,6 +303,22 @@ impl Scene {
     fn calls(&self, from: usize) -> Vec<Call> {
         calls(&self.log, from)
     }
+
+    /// Runs `scenario` in a child, kills it with SIGKILL once it logged
+    /// `mark`, recovers, and returns the report and the hook calls the
+    /// recovery made.
+    fn kill_and_recover(
+        &self,
+        scenario: &str,
+        mark: &str,
+    ) -> (hookflow::RecoveryReport, Vec<Call>) {
+        let child = self.spawn(scenario);
+        self.wait_for(mark);
+        kill(child);
+        let from = self.lines().len();
+        let report = self.recover();
+        (report, self.calls(from))
+    }
 }
 
 #[test]
@@ -456,28 +472,8 @@ fn a_damaged_file_next_to_a_dead_run_is_reported_and_the_run_recovered() {
 #[test]
 fn an_async_step_killed_mid_body_ends_aborted() {
     let scene = Scene::new("async-in-step");
-    let child = scene.spawn("async_kill_in_step");
-    scene.wait_for("stream body");
-    kill(child);
-    let from = scene.lines().len();
-    let report = scene.recover();
-    let calls = scene.calls(from);
-    assert_eq!(
-        ids(&calls),
-        [
-            "async_alert@stream_in",
-            "s_failure@stream_in",
-            "s_finish@stream_in",
-            "p_failure@-",
-            "p_finish@-"
-        ],
-        "{calls:?}"
-    );
-    assert!(calls
-        .iter()
-        .all(|c| c.get("kind") == "aborted" && c.get("recovered") == "true"));
-    assert_eq!(calls[3].get("failed"), "stream_in:aborted");
-    assert_eq!(report.runs[0].aborted_steps, ["stream_in"]);
+    let (report, calls) = scene.kill_and_recover("async_kill_in_step", "stream body");
+    assert_async_step_recovered_aborted(&calls, &report);
 }
 
 #[test]
@@ -713,12 +709,7 @@ fn two_recovering_processes_fire_each_hook_once() {
 #[test]
 fn a_completed_outcome_whose_typed_hook_lost_its_value_records_it_skipped() {
     let scene = Scene::new("typed");
-    let child = scene.spawn("kill_in_success");
-    scene.wait_for("hook hanging");
-    kill(child);
-    let from = scene.lines().len();
-    let report = scene.recover();
-    let calls = scene.calls(from);
+    let (report, calls) = scene.kill_and_recover("kill_in_success", "hook hanging");
     // The call in flight again, then the rest of the recorded success:
     // the typed hook cannot have its value (it died with the process).
     assert_eq!(

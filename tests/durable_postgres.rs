@@ -568,21 +568,7 @@ fn an_async_pipeline_killed_mid_step_is_recovered_by_another_process() {
     let from = scene.lines().len();
     let report = scene.recover();
     let calls = scene.calls(from);
-    assert_eq!(
-        ids(&calls),
-        [
-            "async_alert@stream_in",
-            "s_failure@stream_in",
-            "s_finish@stream_in",
-            "p_failure@-",
-            "p_finish@-"
-        ],
-        "{calls:?}"
-    );
-    assert!(calls
-        .iter()
-        .all(|c| c.get("kind") == "aborted" && c.get("recovered") == "true"));
-    assert_eq!(report.runs[0].aborted_steps, ["stream_in"]);
+    assert_async_step_recovered_aborted(&calls, &report);
     let again = scene.lines().len();
     assert!(scene.recover().runs.is_empty());
     assert!(scene.calls(again).is_empty());

@@ -181,3 +181,25 @@ pub fn calls(log: &Path, from: usize) -> Vec<Call> {
         .map(|l| Call::parse(l))
         .collect()
 }
+
+/// What recovering a run whose async step `stream_in` was killed mid-body
+/// fires, on either store: the step's failure plan (its async alert first),
+/// then the run's, each hook once, as aborted and recovered.
+pub fn assert_async_step_recovered_aborted(calls: &[Call], report: &hookflow::RecoveryReport) {
+    assert_eq!(
+        ids(calls),
+        [
+            "async_alert@stream_in",
+            "s_failure@stream_in",
+            "s_finish@stream_in",
+            "p_failure@-",
+            "p_finish@-"
+        ],
+        "{calls:?}"
+    );
+    assert!(calls
+        .iter()
+        .all(|c| c.get("kind") == "aborted" && c.get("recovered") == "true"));
+    assert_eq!(calls[3].get("failed"), "stream_in:aborted");
+    assert_eq!(report.runs[0].aborted_steps, ["stream_in"]);
+}
