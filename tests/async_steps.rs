@@ -1,6 +1,8 @@
 //! Async steps: awaited like the plain function, hooks (sync and async)
 //! awaited in order, `current()` across `.await` on any worker thread.
 
+#![warn(clippy::used_underscore_binding)]
+
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -231,4 +233,108 @@ fn a_step_or_run_dropped_before_its_first_poll_fires_nothing() {
         take("never_polled_run"),
         ["start#1", "body", "finish:completed"]
     );
+}
+
+/// A job whose guard the step's body never names.
+#[allow(dead_code)] // the guard is only ever dropped
+struct Job {
+    id: u32,
+    guard: DropFlag,
+}
+
+#[step(on_start = on_start)]
+async fn destructured(Job { id, .. }: Job, (n, _): (u32, DropFlag), seen: Arc<AtomicBool>) -> u32 {
+    tokio::task::yield_now().await;
+    assert!(
+        !seen.load(SeqCst),
+        "a field the body does not name was dropped early"
+    );
+    id + n
+}
+
+#[tokio::test]
+async fn parts_of_a_parameter_the_body_does_not_name_are_held_until_the_call_ends() {
+    let (guard, dropped) = flag();
+    let (wild, wild_dropped) = flag();
+    let fut = destructured(Job { id: 1, guard }, (2, wild), dropped.clone());
+    assert!(!dropped.load(SeqCst));
+    assert!(!wild_dropped.load(SeqCst));
+    assert_eq!(fut.await.unwrap(), 3);
+    assert!(dropped.load(SeqCst));
+    assert!(wild_dropped.load(SeqCst));
+    assert_eq!(take("destructured"), ["start#1"]);
+}
+
+#[step(on_success = on_success)]
+#[allow(clippy::toplevel_ref_arg)] // the pattern under test
+async fn by_ref(ref name: String, ref mut count: u32) -> usize {
+    *count += 1;
+    tokio::task::yield_now().await;
+    name.len() + *count as usize
+}
+
+#[step(on_success = on_success)]
+async fn summed(items: impl Iterator<Item = &u32>) -> u32 {
+    tokio::task::yield_now().await;
+    items.sum()
+}
+
+#[step(on_success = on_success)]
+async fn configured(
+    #[cfg(not(any()))] _kept: DropFlag,
+    #[cfg(any())] _gone: DropFlag,
+    x: u32,
+) -> u32 {
+    tokio::task::yield_now().await;
+    x
+}
+
+#[tokio::test]
+async fn every_parameter_shape_an_async_fn_takes_is_taken_by_an_async_step() {
+    assert_eq!(by_ref("abc".into(), 1).await.unwrap(), 5);
+    assert_eq!(take("by_ref"), ["success"]);
+    let items = [1, 2, 3];
+    assert_eq!(summed(items.iter()).await.unwrap(), 6);
+    assert_eq!(take("summed"), ["success"]);
+    let (kept, dropped) = flag();
+    assert_eq!(configured(kept, 7).await.unwrap(), 7);
+    assert!(dropped.load(SeqCst));
+    assert_eq!(take("configured"), ["success"]);
+}
+
+/// The names of the current span and its parents, innermost first, as
+/// seen from inside a step's body.
+fn current_scope() -> Vec<&'static str> {
+    use tracing_subscriber::registry::{LookupSpan, Registry};
+    let Some(id) = tracing::Span::current().id() else {
+        return Vec::new();
+    };
+    tracing::dispatcher::get_default(|d| {
+        let registry = d.downcast_ref::<Registry>().expect("the test's subscriber");
+        let span = registry.span(&id).expect("a live span");
+        span.scope().map(|s| s.name()).collect()
+    })
+}
+
+#[step(on_success = on_success)]
+#[tracing::instrument(name = "instrumented_call", skip_all)]
+#[inline(never)]
+async fn instrumented(x: u32) -> Vec<&'static str> {
+    tokio::task::yield_now().await;
+    let _ = x;
+    current_scope()
+}
+
+#[test]
+fn attributes_below_the_step_attribute_apply_to_the_async_step_as_to_an_async_fn() {
+    tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+        let fut = instrumented(1);
+        // `#[tracing::instrument]` wraps the whole call: nothing enters its
+        // span before the first poll, and the body runs inside the step's
+        // span inside it.
+        assert!(current_scope().is_empty());
+        let scope = futures::executor::block_on(fut).unwrap();
+        assert_eq!(scope, ["hookflow.step", "instrumented_call"]);
+    });
+    assert_eq!(take("instrumented"), ["success"]);
 }

@@ -168,54 +168,6 @@ fn wrapper_sig(model: &FnModel, error_ty: TokenStream, strip_mut: bool) -> syn::
     sig
 }
 
-/// Turns the signature of an `async fn` wrapper into a plain `fn` returning
-/// the runtime's future itself, so that the wrapper has no state machine of
-/// its own around it. The `impl Future` is spanned at this crate's edition
-/// (2024), so it captures every lifetime and type of the parameters, as
-/// `async fn` does, whatever the user's edition.
-///
-/// Returns the parameters the body must hold until it ends, as `async fn`
-/// would hold them: `_` parameters (renamed so they can be named) and
-/// `_`-prefixed ones (a guard held for the call) even when the body never
-/// uses them. Other unused parameters still draw the user's
-/// `unused_variables` lint.
-fn desugar_async(sig: &mut syn::Signature) -> Vec<syn::Ident> {
-    sig.asyncness = None;
-    let (arrow, output) = match &sig.output {
-        ReturnType::Type(arrow, ty) => (arrow.span(), ty.clone()),
-        ReturnType::Default => unreachable!("the wrapper's return type is set"),
-    };
-    let opaque = quote_spanned!(Span::mixed_site()=> impl ::core::future::Future<Output = #output>);
-    sig.output = syn::parse_quote_spanned!(arrow=> -> #opaque);
-    let mut kept = Vec::new();
-    for (i, input) in sig.inputs.iter_mut().enumerate() {
-        let FnArg::Typed(pt) = input else { continue };
-        match &*pt.pat {
-            Pat::Wild(w) => {
-                let ident = format_ident!("__hookflow_arg{}", i, span = w.span());
-                *pt.pat = syn::parse_quote!(#ident);
-                kept.push(ident);
-            }
-            Pat::Ident(p) if p.subpat.is_none() && p.ident.to_string().starts_with('_') => {
-                kept.push(p.ident.clone());
-            }
-            _ => {}
-        }
-    }
-    kept
-}
-
-/// `keep(&a); keep(&b);`: makes an `async move` block hold `a` and `b`.
-fn keep_all(kept: &[syn::Ident]) -> TokenStream {
-    quote!(#(::hookflow::__private::keep(&#kept);)*)
-}
-
-/// The user's block with `prefix` statements before its own.
-fn block_after(prefix: TokenStream, block: &syn::Block) -> TokenStream {
-    let stmts = &block.stmts;
-    quote_spanned!(block.brace_token.span.join()=> { #prefix #(#stmts)* })
-}
-
 fn strip_mutability(pat: &mut Pat) {
     match pat {
         Pat::Ident(p) => {
@@ -257,13 +209,8 @@ fn wrap(model: &FnModel, value: TokenStream) -> TokenStream {
 /// An async body as one `async move` block, and the type its runtime entry
 /// point is told to expect (`Plain<T>` for a non-`Result` return), which
 /// gives `?` in the block its target type.
-fn async_body(model: &FnModel, kept: TokenStream) -> (TokenStream, TokenStream) {
-    let block = if kept.is_empty() {
-        let block = &model.item.block;
-        quote!(#block)
-    } else {
-        block_after(kept, &model.item.block)
-    };
+fn async_body(model: &FnModel) -> (TokenStream, TokenStream) {
+    let block = &model.item.block;
     let ret = model.body_type();
     match model.returns {
         Returns::Result { .. } => (quote!(async move #block), quote!(#ret)),
@@ -282,12 +229,7 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
     let item = &model.item;
     let attrs = &item.attrs;
     let vis = &item.vis;
-    let mut sig = wrapper_sig(&model, quote!(::hookflow::StepError), retry_mode);
-    let kept = if model.is_async {
-        desugar_async(&mut sig)
-    } else {
-        Vec::new()
-    };
+    let sig = wrapper_sig(&model, quote!(::hookflow::StepError), retry_mode);
     let fn_ident = &item.sig.ident;
     let fn_name = fn_ident.to_string();
     let name = args
@@ -367,8 +309,14 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
             // parameter when it is not `Clone`.
             let turbofish = b.ty.as_ref().map(|ty| quote!(::<#ty>));
             let attrs = &b.attrs;
+            // Copying a `_guard` for an attempt uses it: not the user's doing.
+            let allow = ident
+                .to_string()
+                .starts_with('_')
+                .then(|| quote!(#[allow(clippy::used_underscore_binding)]));
             quote_spanned! {b.span=>
                 #(#attrs)*
+                #allow
                 let #mutability #ident = ::hookflow::__private::clone_arg #turbofish (&#ident);
             }
         });
@@ -380,21 +328,16 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
     // runtime cannot use (an error type that is no error) is reported there.
     let span = model.return_span();
     let call = if is_async {
-        // With `retries` the closure lives as long as the call and holds the
-        // kept parameters; without, the one attempt's block holds them.
-        let keep = keep_all(&kept);
-        let (body, expected) = if retry_mode {
-            let (attempt, expected) = async_body(&model, TokenStream::new());
-            let body = quote!(::hookflow::__private::Retry(move || { #keep #(#clones)* #attempt }));
-            (body, expected)
+        let (attempt, expected) = async_body(&model);
+        let body = if retry_mode {
+            quote!(::hookflow::__private::Retry(move || { #(#clones)* #attempt }))
         } else {
-            let (attempt, expected) = async_body(&model, keep);
-            (
-                quote!(::hookflow::__private::Once::new(move || #attempt)),
-                expected,
-            )
+            quote!(::hookflow::__private::Once::new(move || #attempt))
         };
-        quote_spanned!(span=> ::hookflow::__private::run_async::<#expected, _>(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body))
+        // The wrapper stays an `async fn`: it holds every parameter until the
+        // call ends, whatever the body uses, and takes every parameter
+        // pattern and attribute an `async fn` takes.
+        quote_spanned!(span=> ::hookflow::__private::run_async::<#expected, _>(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body).await)
     } else {
         // The body as one closure: `return` and `?` keep their meaning, and
         // the entry point (one per call mode and return kind) is the only
@@ -419,12 +362,8 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         quote_spanned!(span=> ::hookflow::__private::#entry(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #closure))
     };
 
-    // An async wrapper only builds its future: in line, the caller builds
-    // it where it will stay instead of copying it there.
-    let inline = model.is_async.then(|| quote!(#[inline]));
     quote! {
         #(#attrs)*
-        #inline
         #vis #sig {
             #[::hookflow::__private::linkme::distributed_slice(::hookflow::__private::STEPS)]
             #[linkme(crate = ::hookflow::__private::linkme)]
@@ -455,12 +394,7 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
     let item = &model.item;
     let attrs = &item.attrs;
     let vis = &item.vis;
-    let mut sig = wrapper_sig(&model, quote!(::hookflow::PipelineError), false);
-    let kept = if model.is_async {
-        desugar_async(&mut sig)
-    } else {
-        Vec::new()
-    };
+    let sig = wrapper_sig(&model, quote!(::hookflow::PipelineError), false);
     let fn_ident = &item.sig.ident;
     let fn_name = fn_ident.to_string();
     let name = args
@@ -496,8 +430,8 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
     let value = wrap(&model, body_value(&model));
     let span = model.return_span();
     let call = if is_async {
-        let (fut, expected) = async_body(&model, keep_all(&kept));
-        quote_spanned!(span=> ::hookflow::__private::pipeline_async::<#expected, _>(&__HOOKFLOW_PIPELINE, __hookflow_hooks, #fut))
+        let (fut, expected) = async_body(&model);
+        quote_spanned!(span=> ::hookflow::__private::pipeline_async::<#expected, _>(&__HOOKFLOW_PIPELINE, __hookflow_hooks, #fut).await)
     } else {
         quote_spanned!(span=> ::hookflow::__private::pipeline_sync(&__HOOKFLOW_PIPELINE, __hookflow_hooks, move || #value))
     };

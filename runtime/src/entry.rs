@@ -367,15 +367,15 @@ where
 // ----- async entry points -------------------------------------------------------
 
 pin_project_lite::pin_project! {
-    /// An async step call, the future the generated wrapper returns: the
+    /// An async step call, the future the generated `async fn` awaits: the
     /// generic shell around the non-generic async lifecycle (`driver`). It
     /// only builds, polls and drops the body's attempt futures and keeps
     /// the output.
     pub struct StepFuture<R: StepReturn, B: Body> {
-        // Only what the call needs is written when the wrapper returns
+        // Only what the call needs is written when the future is made
         // (what to build, the body); the core is built in place at the
-        // first poll, so that moving a fresh future copies little that
-        // was just written.
+        // first poll, so that moving the fresh future into the wrapper's
+        // state copies little that was just written.
         init: Init,
         core: Option<Core>,
         body: B,

@@ -140,11 +140,6 @@ pub mod __private {
         b.__push(Event::Success, hook.__erase(name));
     }
 
-    /// Makes an async body hold a parameter it does not use until it ends,
-    /// as `async fn` holds its parameters.
-    #[inline(always)]
-    pub fn keep<T: ?Sized>(_: &T) {}
-
     /// Calls a body closure (keeps `return` inside the body local to it).
     #[inline(always)]
     pub fn call<R>(f: impl FnOnce() -> R) -> R {
