@@ -123,3 +123,102 @@ async fn async_retry_delay_uses_the_runtime_clock() {
     async_delay().await.unwrap_err();
     assert_eq!(before.elapsed(), Duration::from_secs(1));
 }
+
+// ----- parameter shapes with `retries` ------------------------------------
+
+/// Counts live copies: each attempt's copy is one more strong reference.
+fn live(a: &std::sync::Arc<()>) -> usize {
+    std::sync::Arc::strong_count(a)
+}
+
+#[step(retries = 1)]
+#[allow(clippy::toplevel_ref_arg)] // the pattern under test
+fn sync_refs(
+    ref mut count: u32,
+    (ref mut pair, _): (u32, u8),
+    ref name: String,
+) -> anyhow::Result<u32> {
+    // Each attempt changes its own copies, never the caller's.
+    *count += 1;
+    *pair += 10;
+    let name: &String = name;
+    anyhow::ensure!(current().unwrap().attempt() == 2, "first attempt");
+    Ok(*count + *pair + name.len() as u32)
+}
+
+#[step(retries = 1)]
+#[allow(clippy::toplevel_ref_arg)] // the pattern under test
+async fn async_refs(
+    ref mut count: u32,
+    (ref mut pair, _): (u32, u8),
+    ref name: String,
+) -> anyhow::Result<u32> {
+    *count += 1;
+    *pair += 10;
+    let name: &String = name;
+    tokio::task::yield_now().await;
+    anyhow::ensure!(current().unwrap().attempt() == 2, "first attempt");
+    Ok(*count + *pair + name.len() as u32)
+}
+
+#[test]
+fn ref_and_ref_mut_parameters_bind_each_attempts_own_copy() {
+    // Attempt 2 sees fresh copies (1 + 1, 2 + 10), not attempt 1's changes.
+    assert_eq!(sync_refs(1, (2, 0), "abc".into()).unwrap(), 2 + 12 + 3);
+    let v = futures::executor::block_on(async_refs(1, (2, 0), "abc".into())).unwrap();
+    assert_eq!(v, 2 + 12 + 3);
+}
+
+#[step(retries = 0)]
+fn sync_holds(
+    _permit: std::sync::Arc<()>,
+    (_a, b): (std::sync::Arc<()>, u8),
+    seen: std::sync::Arc<()>,
+) -> usize {
+    let _ = b;
+    live(&seen)
+}
+
+#[step(retries = 0)]
+async fn async_holds(
+    _permit: std::sync::Arc<()>,
+    (_a, b): (std::sync::Arc<()>, u8),
+    seen: std::sync::Arc<()>,
+) -> usize {
+    let _ = b;
+    tokio::task::yield_now().await;
+    live(&seen)
+}
+
+#[test]
+fn an_attempt_holds_its_copies_of_unused_parameters_until_it_ends() {
+    let p = std::sync::Arc::new(());
+    // The caller's `p`, the three arguments, and the attempt's three copies.
+    let sync = sync_holds(p.clone(), (p.clone(), 0), p.clone()).unwrap();
+    let fut = async_holds(p.clone(), (p.clone(), 0), p.clone());
+    let async_ = futures::executor::block_on(fut).unwrap();
+    assert_eq!(sync, 7);
+    assert_eq!(async_, 7);
+    assert_eq!(live(&p), 1);
+}
+
+#[step(retries = 1)]
+fn expects_unused(x: u32, #[expect(unused_variables)] y: u32) -> u32 {
+    x
+}
+
+#[step(retries = 1)]
+async fn expects_unused_async(x: u32, #[expect(unused_variables)] y: u32) -> u32 {
+    x
+}
+
+#[test]
+fn an_expected_lint_on_a_parameter_is_fulfilled_once() {
+    // Compiling this file with `-D warnings` (as CI does) is the test: an
+    // unfulfilled `#[expect]` would be a warning.
+    assert_eq!(expects_unused(1, 2).unwrap(), 1);
+    assert_eq!(
+        futures::executor::block_on(expects_unused_async(3, 4)).unwrap(),
+        3
+    );
+}

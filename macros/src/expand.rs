@@ -162,10 +162,30 @@ fn wrapper_sig(model: &FnModel, error_ty: TokenStream, strip_mut: bool) -> syn::
         for input in sig.inputs.iter_mut() {
             if let FnArg::Typed(pt) = input {
                 strip_mutability(&mut pt.pat);
+                // The parameter is used (copied for each attempt): a lint
+                // the user expects is fulfilled on the copy, not here.
+                pt.attrs = relaxed(&pt.attrs);
             }
         }
     }
     sig
+}
+
+/// `attrs` with each `#[expect(..)]` turned into `#[allow(..)]`, for a
+/// binding that the expansion uses where the user's does not.
+fn relaxed(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
+    attrs
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            if let syn::Meta::List(list) = &mut a.meta
+                && list.path.is_ident("expect")
+            {
+                list.path = syn::Ident::new("allow", list.path.span()).into();
+            }
+            a
+        })
+        .collect()
 }
 
 fn strip_mutability(pat: &mut Pat) {
@@ -206,11 +226,18 @@ fn wrap(model: &FnModel, value: TokenStream) -> TokenStream {
     }
 }
 
-/// An async body as one `async move` block, and the type its runtime entry
-/// point is told to expect (`Plain<T>` for a non-`Result` return), which
-/// gives `?` in the block its target type.
-fn async_body(model: &FnModel) -> (TokenStream, TokenStream) {
+/// An async body as one `async move` block, with `prefix` statements
+/// before the user's own, and the type its runtime entry point is told to
+/// expect (`Plain<T>` for a non-`Result` return), which gives `?` in the
+/// block its target type.
+fn async_body(model: &FnModel, prefix: TokenStream) -> (TokenStream, TokenStream) {
     let block = &model.item.block;
+    let block = if prefix.is_empty() {
+        quote!(#block)
+    } else {
+        let stmts = &block.stmts;
+        quote_spanned!(block.brace_token.span.join()=> { #prefix #(#stmts)* })
+    };
     let ret = model.body_type();
     match model.returns {
         Returns::Result { .. } => (quote!(async move #block), quote!(#ret)),
@@ -219,6 +246,60 @@ fn async_body(model: &FnModel) -> (TokenStream, TokenStream) {
             quote!(::hookflow::__private::Plain<#ret>),
         ),
     }
+}
+
+/// The statements that give one attempt its copies of the arguments (with
+/// `retries`): `(in the attempt closure, at the start of the async block)`.
+///
+/// Sync: each copy is bound in the closure as the user wrote the binding
+/// (`ref` bindings borrow a copy, not the argument). Async: the closure
+/// makes each copy and the async block binds it as the user wrote it, so
+/// that the attempt's future holds every copy until it ends, used or not,
+/// and `unused_variables` / `unused_mut` fire at the user's binding.
+fn attempt_copies(model: &FnModel, is_async: bool) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let mut outer = Vec::new();
+    let mut inner = Vec::new();
+    for b in &model.bindings {
+        let ident = &b.ident;
+        let mutability = b.mutable.then(|| quote!(mut));
+        let by_ref = b.by_ref.then(|| quote!(ref));
+        // Naming the type keeps rustc from suggesting to borrow the
+        // parameter when it is not `Clone`.
+        let turbofish = b.ty.as_ref().map(|ty| quote!(::<#ty>));
+        let source = if b.by_ref {
+            quote!(&*#ident)
+        } else {
+            quote!(&#ident)
+        };
+        let attrs = &b.attrs;
+        // Copying a `_guard` for an attempt uses it: not the user's doing.
+        let allow = ident
+            .to_string()
+            .starts_with('_')
+            .then(|| quote!(#[allow(clippy::used_underscore_binding)]));
+        let copy = quote_spanned!(b.span=> ::hookflow::__private::clone_arg #turbofish (#source));
+        if is_async {
+            let outer_attrs = relaxed(attrs);
+            // `ref mut x` borrows the copy mutably, so the copy is `mut`.
+            let outer_mut = (b.by_ref && b.mutable).then(|| quote!(mut));
+            outer.push(quote_spanned! {b.span=>
+                #(#outer_attrs)*
+                #allow
+                let #outer_mut #ident = #copy;
+            });
+            inner.push(quote_spanned! {b.span=>
+                #(#attrs)*
+                let #by_ref #mutability #ident = #ident;
+            });
+        } else {
+            outer.push(quote_spanned! {b.span=>
+                #(#attrs)*
+                #allow
+                let #by_ref #mutability #ident = #copy;
+            });
+        }
+    }
+    (outer, inner)
 }
 
 pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
@@ -301,34 +382,16 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         }}
     };
 
-    let clones: Vec<TokenStream> = if retry_mode {
-        let clones = model.bindings.iter().map(|b| {
-            let ident = &b.ident;
-            let mutability = b.mutable.then(|| quote!(mut));
-            // Naming the type keeps rustc from suggesting to borrow the
-            // parameter when it is not `Clone`.
-            let turbofish = b.ty.as_ref().map(|ty| quote!(::<#ty>));
-            let attrs = &b.attrs;
-            // Copying a `_guard` for an attempt uses it: not the user's doing.
-            let allow = ident
-                .to_string()
-                .starts_with('_')
-                .then(|| quote!(#[allow(clippy::used_underscore_binding)]));
-            quote_spanned! {b.span=>
-                #(#attrs)*
-                #allow
-                let #mutability #ident = ::hookflow::__private::clone_arg #turbofish (&#ident);
-            }
-        });
-        clones.collect()
+    let (clones, rebinds) = if retry_mode {
+        attempt_copies(&model, is_async)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     // The call is spanned on the return type, so that a return type the
     // runtime cannot use (an error type that is no error) is reported there.
     let span = model.return_span();
     let call = if is_async {
-        let (attempt, expected) = async_body(&model);
+        let (attempt, expected) = async_body(&model, quote!(#(#rebinds)*));
         let body = if retry_mode {
             quote!(::hookflow::__private::Retry(move || { #(#clones)* #attempt }))
         } else {
@@ -430,7 +493,7 @@ pub fn pipeline(args: PipelineArgs, model: FnModel) -> TokenStream {
     let value = wrap(&model, body_value(&model));
     let span = model.return_span();
     let call = if is_async {
-        let (fut, expected) = async_body(&model);
+        let (fut, expected) = async_body(&model, TokenStream::new());
         quote_spanned!(span=> ::hookflow::__private::pipeline_async::<#expected, _>(&__HOOKFLOW_PIPELINE, __hookflow_hooks, #fut).await)
     } else {
         quote_spanned!(span=> ::hookflow::__private::pipeline_sync(&__HOOKFLOW_PIPELINE, __hookflow_hooks, move || #value))

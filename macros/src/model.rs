@@ -39,6 +39,8 @@ pub struct FnModel {
 pub struct Binding {
     pub ident: Ident,
     pub mutable: bool,
+    /// `ref x` / `ref mut x`: the binding is a reference to the argument.
+    pub by_ref: bool,
     pub span: Span,
     /// The parameter's type, when the binding is the whole parameter and
     /// the type can be named (no `impl Trait`).
@@ -287,6 +289,7 @@ fn collect_bindings(pat: &Pat, out: &mut Vec<Binding>) {
             out.push(Binding {
                 ident: p.ident.clone(),
                 mutable: p.mutability.is_some(),
+                by_ref: p.by_ref.is_some(),
                 span: p.ident.span(),
                 ty: None,
                 attrs: Vec::new(),
