@@ -23,25 +23,12 @@ use crate::named::NamedHook;
 use crate::outcome::HookStatus;
 use crate::record::{self, Starting};
 use crate::run_state::RunShared;
+use crate::settings;
 use crate::timer::{self, Timer};
-
-static HOOK_TIMEOUT_NANOS: AtomicU64 = AtomicU64::new(10_000_000_000);
-
-/// The default time bound of async hooks (10 s unless changed); a run can
-/// set its own with [`Run::hook_timeout`](crate::Run::hook_timeout).
-pub fn default_hook_timeout() -> Duration {
-    Duration::from_nanos(HOOK_TIMEOUT_NANOS.load(Ordering::Relaxed))
-}
-
-/// Changes the default time bound of async hooks for the whole process.
-pub fn set_default_hook_timeout(bound: Duration) {
-    let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
-    HOOK_TIMEOUT_NANOS.store(nanos, Ordering::Relaxed);
-}
 
 /// The time bound of an async hook of `run` (or outside a run).
 pub(crate) fn hook_bound(run: Option<&RunShared>) -> Duration {
-    run.map_or_else(default_hook_timeout, |r| r.hook_timeout)
+    run.map_or_else(settings::default_hook_timeout, |r| r.hook_timeout)
 }
 
 /// Drops a panic payload without letting a panic of its own `Drop` unwind

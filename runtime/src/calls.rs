@@ -231,11 +231,18 @@ mod tests {
     fn a_read_while_threads_append_is_a_prefix_of_every_later_read() {
         let calls = Calls::default();
         let done = std::sync::atomic::AtomicBool::new(false);
+        let reading = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
             let writers: Vec<_> = (0..3)
                 .map(|t| {
-                    let calls = &calls;
+                    let (calls, reading) = (&calls, &reading);
                     s.spawn(move || {
+                        // The writes start once the reader reads, so that
+                        // reads overlap them however the threads are
+                        // scheduled.
+                        while !reading.load(Ordering::Acquire) {
+                            std::thread::yield_now();
+                        }
                         for i in 0..2 * FIRST {
                             calls.push_full(failed(format!("{t}/{i}")), None);
                         }
@@ -244,23 +251,26 @@ mod tests {
                 .collect();
             let reader = s.spawn(|| {
                 let mut previous: Vec<String> = Vec::new();
-                let mut reads = 0;
-                while !done.load(Ordering::Relaxed) {
+                loop {
+                    let finished = done.load(Ordering::Acquire);
                     let now = tags(&calls.to_vec());
                     assert!(
                         now.starts_with(&previous),
                         "a later read changed what an earlier one returned"
                     );
                     previous = now;
-                    reads += 1;
+                    reading.store(true, Ordering::Release);
+                    if finished {
+                        return previous.len();
+                    }
                 }
-                reads
             });
             for w in writers {
                 w.join().unwrap();
             }
-            done.store(true, Ordering::Relaxed);
-            assert!(reader.join().unwrap() > 0);
+            done.store(true, Ordering::Release);
+            // The last read, made after every write, sees them all.
+            assert_eq!(reader.join().unwrap(), 3 * 2 * FIRST);
         });
         assert_eq!(calls.to_vec().len(), 3 * 2 * FIRST);
     }

@@ -61,7 +61,7 @@ mod vars;
 #[cfg(feature = "config")]
 pub mod config;
 
-pub use call::{default_hook_timeout, set_default_hook_timeout, wait_for_detached_hooks};
+pub use call::wait_for_detached_hooks;
 pub use context::{HookContext, HookContextBuilder};
 #[cfg(feature = "journal")]
 pub use durable::{use_journal, when_unavailable, WhenUnavailable};
@@ -74,6 +74,7 @@ pub use outcome::{HookOutcome, HookStatus};
 pub use recover::{recover, recover_from, RecoveredRun, RecoveryReport};
 pub use resources::Resources;
 pub use run::{in_current_run, spawn, CancelHandle, InRun, Run, RunReport};
+pub use settings::{default_hook_timeout, set_default_hook_timeout};
 pub use status::Status;
 
 /// What the generated code refers to. Not public API: no stability promise.

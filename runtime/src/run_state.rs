@@ -120,7 +120,7 @@ impl RunShared {
             defaults,
             Arc::new(Resources::new()),
             Cancel::new(),
-            crate::call::default_hook_timeout(),
+            crate::settings::default_hook_timeout(),
         );
         let r = Arc::get_mut(&mut run).expect("a new run is not shared");
         r.run_id = durable.run_id;

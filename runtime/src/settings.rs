@@ -14,7 +14,7 @@
 //! configuration. Installing is rare (once at start-up, or per test), so
 //! the replaced configurations are kept rather than freed.
 
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::event::Event;
@@ -197,4 +197,20 @@ pub(crate) fn active() -> Option<&'static Overrides> {
     // SAFETY: a non-null pointer comes from `Box::into_raw` in `install` and
     // is never freed (see the module doc), so it is valid for 'static.
     unsafe { ptr.as_ref() }
+}
+
+// ----- process defaults ---------------------------------------------------
+
+static HOOK_TIMEOUT_NANOS: AtomicU64 = AtomicU64::new(10_000_000_000);
+
+/// The default time bound of async hooks (10 s unless changed); a run can
+/// set its own with [`Run::hook_timeout`](crate::Run::hook_timeout).
+pub fn default_hook_timeout() -> Duration {
+    Duration::from_nanos(HOOK_TIMEOUT_NANOS.load(Ordering::Relaxed))
+}
+
+/// Changes the default time bound of async hooks for the whole process.
+pub fn set_default_hook_timeout(bound: Duration) {
+    let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+    HOOK_TIMEOUT_NANOS.store(nanos, Ordering::Relaxed);
 }

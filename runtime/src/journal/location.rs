@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::error::JournalError;
 use super::file::FileJournal;
 use super::store::Journal;
+use super::url::redact;
 
 /// The environment variable that names the journal.
 pub const ENV_VAR: &str = "HOOKFLOW_JOURNAL";
@@ -122,36 +123,4 @@ fn non_empty(v: Option<&OsStr>) -> Option<&OsStr> {
 /// The journal that `HOOKFLOW_JOURNAL` (or the default) names.
 pub fn open_default() -> Result<Box<dyn Journal>, JournalError> {
     Location::from_env().open()
-}
-
-/// A URL without its password (in the user part or a `password=`
-/// parameter), for messages and `Debug`.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (rest, query) = match rest.split_once('?') {
-        Some((rest, query)) => (rest, Some(query)),
-        None => (rest, None),
-    };
-    let rest = match rest.rsplit_once('@') {
-        Some((auth, host)) => match auth.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{auth}@{host}"),
-        },
-        None => rest.to_owned(),
-    };
-    let query = query.map(|q| {
-        q.split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => kv.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    });
-    match query {
-        Some(q) => format!("{scheme}://{rest}?{q}"),
-        None => format!("{scheme}://{rest}"),
-    }
 }

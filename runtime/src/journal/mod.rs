@@ -121,6 +121,7 @@ mod plan;
 mod postgres;
 mod record;
 mod store;
+mod url;
 
 pub use codec::FORMAT_VERSION;
 pub use error::JournalError;

@@ -11,7 +11,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls, Statement};
 
 use crate::journal::error::JournalError;
-use crate::journal::location::redact as redact_url;
+use crate::journal::url::redact as redact_url;
 use crate::secret;
 
 /// How a [`PgJournal`](super::PgJournal) connects and holds its leases.
