@@ -184,6 +184,13 @@ fn pipeline_section(name: Sp<String>, body: &[Entry], out: &mut Problems) -> Pip
     for e in body {
         match e.key.as_str() {
             "durable" => match e.value.value {
+                Value::Bool(true) if !cfg!(feature = "journal") => {
+                    out.at(
+                        &e.value.span,
+                        "`durable = true` needs hookflow's `journal` feature, which this build does not have",
+                    )
+                    .set_help("add `features = [\"journal\"]` to hookflow in Cargo.toml".to_owned());
+                }
                 Value::Bool(b) => {
                     p.durable = Some(Sp {
                         value: b,
