@@ -128,10 +128,52 @@ fn main() {
     assert!(
         problems.contains(
             &"problem hookflow.toml:3:11: `durable = true` needs hookflow's `journal` feature, \
-              which this build does not have | help: add `features = [\"journal\"]` to hookflow in Cargo.toml"
+              which this program was built without | help: add `features = [\"journal\"]` to hookflow in Cargo.toml"
         ),
         "no problem at `durable = true`'s value:\n{text}"
     );
     // `durable = false` asks for nothing the build lacks.
     assert!(text.contains("durable = false loaded"), "{text}");
+}
+
+#[test]
+fn alerters_and_suggest_fix_without_the_alerts_feature_are_problems_at_load() {
+    let main_rs = r#"#[hookflow::step]
+fn load() -> Result<(), std::io::Error> {
+    Ok(())
+}
+
+fn main() {
+    let _ = load();
+    let text = "[alerters.ops]\nkind = \"slack\"\nurl = \"http://127.0.0.1:9/hook\"\n\n[steps.load]\non_failure = [{ suggest_fix = \"ops\" }]\n";
+    match hookflow::config::Config::from_toml_str("hookflow.toml", text) {
+        Ok(_) => println!("loaded"),
+        Err(e) => {
+            for p in e.problems() {
+                println!("problem {}:{}:{}: {} | help: {}", p.file(), p.line(), p.column(), p.message(), p.help().unwrap_or("-"));
+            }
+        }
+    }
+}
+"#;
+    let (ok, text) = cargo_in_user_crate("alerts-without-feature", &["config"], main_rs, "run");
+    assert!(ok, "the fixture did not run:\n{text}");
+    let problems: Vec<&str> = text.lines().filter(|l| l.starts_with("problem ")).collect();
+    let help = "help: add `features = [\"alerts\"]` to hookflow in Cargo.toml";
+    // At the alerter's `kind` (line 2, column 8), and at the hook entry's
+    // alerter name (line 6, column 31); nothing else.
+    assert_eq!(
+        problems,
+        [
+            format!(
+                "problem hookflow.toml:2:8: HTTP alerters need hookflow's `alerts` feature, \
+                 which this program was built without | {help}"
+            ),
+            format!(
+                "problem hookflow.toml:6:31: `suggest_fix` needs hookflow's `alerts` feature, \
+                 which this program was built without | {help}"
+            ),
+        ],
+        "{text}"
+    );
 }

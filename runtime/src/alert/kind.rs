@@ -40,7 +40,8 @@ impl std::fmt::Display for KindError {
                 write!(f, "`headers` are only for `kind = \"webhook\"`, not `{kind}`")
             }
             KindError::FeatureOff => f.write_str(
-                "HTTP alerters need hookflow's `alerts` feature, which this program was built without",
+                "HTTP alerters need hookflow's `alerts` feature, which this program was built without; \
+                 add `features = [\"alerts\"]` to hookflow in Cargo.toml",
             ),
             KindError::Invalid(m) => f.write_str(m),
         }

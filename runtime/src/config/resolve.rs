@@ -125,7 +125,6 @@ fn alerter(a: &AlerterSection, out: &mut Problems) -> (String, Option<Arc<dyn Al
             };
             let span = match e {
                 KindError::Invalid(_) => &url.span,
-                KindError::FeatureOff => &a.name.span,
                 _ => &kind.span,
             };
             out.at(span, message).set_help(help);
@@ -524,7 +523,7 @@ fn suggest_fix_entry(
         &alerter.span,
         "`suggest_fix` needs hookflow's `alerts` feature, which this program was built without",
     )
-    .set_help("enable the `alerts` feature of `hookflow`".to_owned());
+    .set_help("add `features = [\"alerts\"]` to hookflow in Cargo.toml".to_owned());
     None
 }
 
