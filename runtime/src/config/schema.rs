@@ -187,7 +187,7 @@ fn pipeline_section(name: Sp<String>, body: &[Entry], out: &mut Problems) -> Pip
                 Value::Bool(true) if !cfg!(feature = "journal") => {
                     out.at(
                         &e.value.span,
-                        "`durable = true` needs hookflow's `journal` feature, which this build does not have",
+                        "`durable = true` needs hookflow's `journal` feature, which this program was built without",
                     )
                     .set_help("add `features = [\"journal\"]` to hookflow in Cargo.toml".to_owned());
                 }
