@@ -338,3 +338,50 @@ fn attributes_below_the_step_attribute_apply_to_the_async_step_as_to_an_async_fn
     });
     assert_eq!(take("instrumented"), ["success"]);
 }
+
+// The declared return type is the async body's, as in a plain `async fn`:
+// the tail and every `return` coerce to it (`Box<String>` to a trait
+// object), with and without `retries`, for steps and pipelines.
+
+#[allow(clippy::borrowed_box)] // a typed hook takes `&` of the output as it is
+fn shown_value(value: &Box<dyn std::fmt::Display + Send + Sync>) {
+    record("coerced", format!("value:{value}"));
+}
+
+#[step(on_success = shown_value)]
+async fn boxed_display(s: String) -> Box<dyn std::fmt::Display + Send + Sync> {
+    tokio::task::yield_now().await;
+    Box::new(s)
+}
+
+#[step(retries = 1)]
+async fn boxed_early(early: bool) -> anyhow::Result<Box<dyn std::fmt::Display + Send>> {
+    if early {
+        return Ok(Box::new(7u8));
+    }
+    tokio::task::yield_now().await;
+    anyhow::ensure!(current().unwrap().attempt() == 2, "first attempt");
+    Ok(Box::new("late"))
+}
+
+#[hookflow::pipeline]
+async fn boxed_pipeline(n: u32) -> anyhow::Result<Box<dyn std::fmt::Debug + Send>> {
+    if n == 0 {
+        return Ok(Box::new("none"));
+    }
+    Ok(Box::new(n))
+}
+
+#[tokio::test]
+async fn the_declared_return_type_coerces_the_tail_and_every_return() {
+    let shown = boxed_display("hi".to_owned()).await.unwrap();
+    assert_eq!(shown.to_string(), "hi");
+    assert_eq!(take("coerced"), ["value:hi"]);
+    assert_eq!(boxed_early(true).await.unwrap().to_string(), "7");
+    assert_eq!(boxed_early(false).await.unwrap().to_string(), "late");
+    assert_eq!(
+        format!("{:?}", boxed_pipeline(0).await.unwrap()),
+        "\"none\""
+    );
+    assert_eq!(format!("{:?}", boxed_pipeline(3).await.unwrap()), "3");
+}

@@ -2,6 +2,11 @@
 //! attempt that will be retried, `on_failure` only after the last;
 //! arguments cloned per attempt; `retry_delay` between attempts; timeouts
 //! count as failed attempts.
+// The per-attempt copies must leave the user's lint attributes as they are
+// on a plain fn: an `#[expect]` they leave unfulfilled fails this file, and
+// CI's clippy (`-D warnings`) fails on lints the copies cause.
+#![deny(unfulfilled_lint_expectations)]
+#![warn(clippy::no_effect_underscore_binding, clippy::used_underscore_binding)]
 
 mod common;
 
@@ -221,4 +226,62 @@ fn an_expected_lint_on_a_parameter_is_fulfilled_once() {
         futures::executor::block_on(expects_unused_async(3, 4)).unwrap(),
         3
     );
+}
+
+#[step(retries = 1)]
+fn expects_unused_part(#[expect(unused_variables)] (a, b): (u32, u32)) -> u32 {
+    a
+}
+
+#[step(retries = 1)]
+async fn expects_unused_part_async(#[expect(unused_variables)] (a, b): (u32, u32)) -> u32 {
+    a
+}
+
+#[step(retries = 1)]
+fn expects_unused_mut(#[expect(unused_mut)] mut x: u32) -> u32 {
+    x
+}
+
+#[step(retries = 1)]
+async fn expects_unused_mut_async(#[expect(unused_mut)] mut x: u32) -> u32 {
+    x
+}
+
+#[step(retries = 1)]
+fn expects_through_cfg_attr(x: u32, #[cfg_attr(all(), expect(unused_variables))] y: u32) -> u32 {
+    x
+}
+
+#[step(retries = 1)]
+async fn expects_through_cfg_attr_async(
+    x: u32,
+    #[cfg_attr(all(), expect(unused_variables))] y: u32,
+) -> u32 {
+    x
+}
+
+#[step(retries = 1)]
+async fn holds_a_guard_async(_guard: std::sync::Arc<()>, (_a, b): (u8, u8)) -> u8 {
+    b
+}
+
+#[test]
+fn expectations_on_patterns_mut_and_cfg_attr_are_fulfilled_as_on_a_plain_fn() {
+    // The file's `deny(unfulfilled_lint_expectations)` is what this tests:
+    // the expectation on `(a, b)` is met by `b` alone, the one on `mut x`
+    // by the copy's unused `mut`, the one inside `cfg_attr` once.
+    assert_eq!(expects_unused_part((1, 2)).unwrap(), 1);
+    assert_eq!(expects_unused_mut(3).unwrap(), 3);
+    assert_eq!(expects_through_cfg_attr(4, 5).unwrap(), 4);
+    use futures::executor::block_on;
+    assert_eq!(block_on(expects_unused_part_async((6, 7))).unwrap(), 6);
+    assert_eq!(block_on(expects_unused_mut_async(8)).unwrap(), 8);
+    assert_eq!(block_on(expects_through_cfg_attr_async(9, 10)).unwrap(), 9);
+    let guard = std::sync::Arc::new(());
+    assert_eq!(
+        block_on(holds_a_guard_async(guard.clone(), (1, 2))).unwrap(),
+        2
+    );
+    assert_eq!(std::sync::Arc::strong_count(&guard), 1);
 }

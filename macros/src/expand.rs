@@ -178,10 +178,25 @@ fn relaxed(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
         .iter()
         .map(|a| {
             let mut a = a.clone();
-            if let syn::Meta::List(list) = &mut a.meta
-                && list.path.is_ident("expect")
-            {
-                list.path = syn::Ident::new("allow", list.path.span()).into();
+            if let syn::Meta::List(list) = &mut a.meta {
+                if list.path.is_ident("expect") {
+                    list.path = syn::Ident::new("allow", list.path.span()).into();
+                } else if list.path.is_ident("cfg_attr")
+                    && let Ok(mut metas) = list.parse_args_with(
+                        syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+                    )
+                {
+                    // `cfg_attr(PREDICATE, expect(..), ..)`: the same for the
+                    // attributes it applies (the predicate comes first).
+                    for meta in metas.iter_mut().skip(1) {
+                        if let syn::Meta::List(inner) = meta
+                            && inner.path.is_ident("expect")
+                        {
+                            inner.path = syn::Ident::new("allow", inner.path.span()).into();
+                        }
+                    }
+                    list.tokens = quote!(#metas);
+                }
             }
             a
         })
@@ -232,13 +247,20 @@ fn wrap(model: &FnModel, value: TokenStream) -> TokenStream {
 /// block its target type.
 fn async_body(model: &FnModel, prefix: TokenStream) -> (TokenStream, TokenStream) {
     let block = &model.item.block;
-    let block = if prefix.is_empty() {
-        quote!(#block)
-    } else {
-        let stmts = &block.stmts;
-        quote_spanned!(block.brace_token.span.join()=> { #prefix #(#stmts)* })
-    };
     let ret = model.body_type();
+    // An async block's output type is inferred from its first `return` or
+    // its tail, so `Box::new(s)` would not become the declared
+    // `Box<dyn Trait>`: a `return` the block never takes, first, fixes its
+    // output to the declared type, and every later `return` and the tail
+    // coerce to it, as in the user's `async fn`.
+    let declared = quote! {
+        if let ::core::option::Option::Some(__hookflow_ret) = ::core::option::Option::None::<#ret> {
+            #[allow(unreachable_code)]
+            return __hookflow_ret;
+        }
+    };
+    let stmts = &block.stmts;
+    let block = quote_spanned!(block.brace_token.span.join()=> { #declared #prefix #(#stmts)* });
     match model.returns {
         Returns::Result { .. } => (quote!(async move #block), quote!(#ret)),
         Returns::Plain => (
@@ -259,43 +281,85 @@ fn async_body(model: &FnModel, prefix: TokenStream) -> (TokenStream, TokenStream
 fn attempt_copies(model: &FnModel, is_async: bool) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let mut outer = Vec::new();
     let mut inner = Vec::new();
-    for b in &model.bindings {
-        let ident = &b.ident;
-        let mutability = b.mutable.then(|| quote!(mut));
-        let by_ref = b.by_ref.then(|| quote!(ref));
-        // Naming the type keeps rustc from suggesting to borrow the
-        // parameter when it is not `Clone`.
-        let turbofish = b.ty.as_ref().map(|ty| quote!(::<#ty>));
-        let source = if b.by_ref {
-            quote!(&*#ident)
-        } else {
-            quote!(&#ident)
+    // The bindings of one parameter are copied by one `let`, so that the
+    // parameter's attributes (`#[expect(unused_variables)]` on `(a, b)`)
+    // apply to them as a whole, as they do on the parameter.
+    for group in model.bindings.chunk_by(|a, b| a.param == b.param) {
+        let attrs = &group[0].attrs;
+        let span = group[0].span;
+        let mut copies = Vec::new();
+        let mut pats = Vec::new();
+        let mut outer_pats = Vec::new();
+        let mut names = Vec::new();
+        for b in group {
+            let ident = &b.ident;
+            // Spanned at the user's binding: `unused_mut` and a missing
+            // `Clone` point there.
+            let mutability = b.mut_span.map(|span| quote_spanned!(span=> mut));
+            let by_ref = b.by_ref.then(|| quote_spanned!(b.span=> ref));
+            // Naming the type keeps rustc from suggesting to borrow the
+            // parameter when it is not `Clone`.
+            let turbofish = b.ty.as_ref().map(|ty| quote!(::<#ty>));
+            let source = if b.by_ref {
+                quote_spanned!(b.span=> &*#ident)
+            } else {
+                quote_spanned!(b.span=> &#ident)
+            };
+            copies.push(match turbofish {
+                Some(turbofish) => {
+                    quote_spanned!(b.span=> ::hookflow::__private::clone_arg #turbofish (#source))
+                }
+                None => quote_spanned!(b.span=> ::hookflow::__private::clone_part(#source)),
+            });
+            pats.push(quote!(#by_ref #mutability #ident));
+            // `ref mut x` borrows the copy mutably, so the copy is `mut`.
+            let outer_mut = b
+                .by_ref
+                .then_some(b.mut_span)
+                .flatten()
+                .map(|span| quote_spanned!(span=> mut));
+            outer_pats.push(quote!(#outer_mut #ident));
+            names.push(quote!(#ident));
+        }
+        // Copying a `_guard` for an attempt uses it, and a `ref` copy is the
+        // parameter's own `ref`: not the user's doing.
+        let underscore = group.iter().any(|b| b.ident.to_string().starts_with('_'));
+        let by_ref = group.iter().any(|b| b.by_ref);
+        let allow = match (underscore, by_ref) {
+            (false, false) => None,
+            _ => Some(quote!(#[allow(
+                clippy::used_underscore_binding,
+                clippy::no_effect_underscore_binding,
+                clippy::toplevel_ref_arg
+            )])),
         };
-        let attrs = &b.attrs;
-        // Copying a `_guard` for an attempt uses it: not the user's doing.
-        let allow = ident
-            .to_string()
-            .starts_with('_')
-            .then(|| quote!(#[allow(clippy::used_underscore_binding)]));
-        let copy = quote_spanned!(b.span=> ::hookflow::__private::clone_arg #turbofish (#source));
+        let tuple = |items: &[TokenStream]| match items {
+            [one] => one.clone(),
+            many => quote_spanned!(span=> (#(#many),*)),
+        };
+        let (copy, pat, outer_pat, name) = (
+            tuple(&copies),
+            tuple(&pats),
+            tuple(&outer_pats),
+            tuple(&names),
+        );
         if is_async {
             let outer_attrs = relaxed(attrs);
-            // `ref mut x` borrows the copy mutably, so the copy is `mut`.
-            let outer_mut = (b.by_ref && b.mutable).then(|| quote!(mut));
-            outer.push(quote_spanned! {b.span=>
+            outer.push(quote_spanned! {span=>
                 #(#outer_attrs)*
                 #allow
-                let #outer_mut #ident = #copy;
+                let #outer_pat = #copy;
             });
-            inner.push(quote_spanned! {b.span=>
-                #(#attrs)*
-                let #by_ref #mutability #ident = #ident;
-            });
-        } else {
-            outer.push(quote_spanned! {b.span=>
+            inner.push(quote_spanned! {span=>
                 #(#attrs)*
                 #allow
-                let #by_ref #mutability #ident = #copy;
+                let #pat = #name;
+            });
+        } else {
+            outer.push(quote_spanned! {span=>
+                #(#attrs)*
+                #allow
+                let #pat = #copy;
             });
         }
     }

@@ -38,7 +38,9 @@ pub struct FnModel {
 
 pub struct Binding {
     pub ident: Ident,
-    pub mutable: bool,
+    /// The binding's `mut`, if any: its span, for lints about it and their
+    /// fixes.
+    pub mut_span: Option<Span>,
     /// `ref x` / `ref mut x`: the binding is a reference to the argument.
     pub by_ref: bool,
     pub span: Span,
@@ -48,6 +50,9 @@ pub struct Binding {
     /// The parameter's attributes (`#[allow(..)]`, `#[cfg(..)]`), for the
     /// per-attempt copies.
     pub attrs: Vec<syn::Attribute>,
+    /// Which parameter the binding is part of (bindings of one pattern are
+    /// copied by one `let`, which its attributes apply to as a whole).
+    pub param: usize,
 }
 
 impl FnModel {
@@ -60,7 +65,7 @@ impl FnModel {
             ));
         }
         let mut bindings = Vec::new();
-        for input in &sig.inputs {
+        for (param, input) in sig.inputs.iter().enumerate() {
             match input {
                 FnArg::Receiver(r) => {
                     return Err(syn::Error::new(
@@ -73,6 +78,7 @@ impl FnModel {
                     collect_bindings(&pt.pat, &mut bindings);
                     for b in &mut bindings[first..] {
                         b.attrs = pt.attrs.clone();
+                        b.param = param;
                     }
                     if let (Pat::Ident(_), [only]) = (&*pt.pat, &mut bindings[first..]) {
                         let mut scan = Scan {
@@ -288,11 +294,12 @@ fn collect_bindings(pat: &Pat, out: &mut Vec<Binding>) {
         Pat::Ident(p) => {
             out.push(Binding {
                 ident: p.ident.clone(),
-                mutable: p.mutability.is_some(),
+                mut_span: p.mutability.map(|m| m.span),
                 by_ref: p.by_ref.is_some(),
                 span: p.ident.span(),
                 ty: None,
                 attrs: Vec::new(),
+                param: 0,
             });
             if let Some((_, sub)) = &p.subpat {
                 collect_bindings(sub, out);

@@ -183,4 +183,39 @@ pub mod __private {
             self.clone()
         }
     }
+
+    /// Clones a binding whose type the macro cannot name (a part of a
+    /// pattern, an `impl Trait` argument) for the next attempt. The bound
+    /// is on [`StepRetries`] rather than on `T`, so that rustc, which could
+    /// satisfy `&T: Clone` by borrowing, shows the error above instead of
+    /// suggesting a `&` in the parameter's pattern.
+    #[inline]
+    pub fn clone_part<T>(arg: &T) -> T
+    where
+        StepRetries: Copies<T>,
+    {
+        StepRetries::copy(arg)
+    }
+
+    /// What a step with `retries` needs of its arguments (see [`clone_part`]).
+    pub struct StepRetries;
+
+    /// `StepRetries` copies a `T` per attempt when `T` is `Clone`.
+    #[diagnostic::on_unimplemented(
+        message = "`{T}` is not `Clone`, but the step has `retries`",
+        label = "each attempt gets its own copy of this argument, so it must be `Clone`",
+        note = "derive or implement `Clone` for it, pass a reference or an `Arc`, or remove `retries`"
+    )]
+    pub trait Copies<T> {
+        /// A copy for the next attempt.
+        fn copy(arg: &T) -> T;
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<T: Clone> Copies<T> for StepRetries {
+        #[inline]
+        fn copy(arg: &T) -> T {
+            arg.clone()
+        }
+    }
 }
