@@ -429,3 +429,21 @@ mod in_steps {
         );
     }
 }
+
+#[tokio::test]
+async fn a_wait_too_long_for_a_duration_waits_max_retry_after() {
+    // A header and a body asking for more seconds than a `Duration` holds.
+    let server = Receiver::start(|n, _| match n {
+        0 => Reply::status(429).header("retry-after", "1e20"),
+        1 => Reply::status(429).body(r#"{"retry_after": 1e300}"#),
+        _ => Reply::status(204),
+    });
+    let options = fast().max_retry_after(Duration::from_millis(200));
+    let discord = DiscordAlerter::with_options(server.url("/hook"), options).unwrap();
+    let ctx = failed_ctx();
+    let started = Instant::now();
+    discord.deliver(&Alert::new("m", &ctx)).await.unwrap();
+    assert_eq!(server.count(), 3);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(380), "{waited:?}");
+}

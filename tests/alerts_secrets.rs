@@ -108,7 +108,7 @@ async fn a_secret_echoed_by_a_template_and_a_server_reaches_no_log_record_or_err
     };
     assert!(
         text.starts_with(
-            "webhook: HTTP 400 Bad Request: path=/hooks/[secret HOOKFLOW_LEAK_URL_TOKEN]"
+            "webhook: HTTP 400 Bad Request: path=[secret HOOKFLOW_LEAK_URL]"
         ),
         "{text}"
     );
@@ -176,4 +176,68 @@ fn redact_covers_errors_from_anywhere() {
         hookflow::secret::redact(&text),
         "401 for Bearer [secret HOOKFLOW_LEAK_HEADER_TOKEN]"
     );
+}
+
+/// Delivers one alert through `alerter` and returns its error's text and
+/// `Debug`.
+async fn failure_text(alerter: &dyn Alerter) -> String {
+    let ctx = HookContext::builder().step("leak_echo").build();
+    let err = alerter.deliver(&Alert::new("m", &ctx)).await.unwrap_err();
+    format!("{err}\n{err:?}")
+}
+
+#[tokio::test]
+async fn a_secret_the_excerpt_cut_would_split_is_redacted_whole() {
+    set_secrets();
+    // The echoed header value starts a few bytes before the excerpt's end.
+    let server = Receiver::start(|_, r| {
+        let auth = r.headers.get("authorization").cloned().unwrap_or_default();
+        Reply::status(400).body(format!("{}{auth} and more", "x".repeat(500)))
+    });
+    let text = failure_text(&leak_alerter(&server)).await;
+    assert!(text.contains(&"x".repeat(500)), "{text}");
+    // Not even the secret's first bytes.
+    assert!(!text.contains("header-tok"), "{text}");
+}
+
+#[tokio::test]
+async fn a_server_echoing_only_the_urls_path_does_not_show_it() {
+    set_secrets();
+    // As Express's default 404 page does.
+    let server = Receiver::start(|_, r| Reply::status(404).body(format!("Cannot POST {}", r.path)));
+    let url = Secret::new(
+        "HOOKFLOW_LEAK_PATH_URL",
+        server.url("/services/T0AAA/B0BBB/path-only-token-5e1d"),
+    );
+    let alerter = WebhookAlerter::builder(url)
+        .options(fast())
+        .build()
+        .unwrap();
+    let text = failure_text(&alerter).await;
+    assert!(
+        text.contains("Cannot POST [secret HOOKFLOW_LEAK_PATH_URL]"),
+        "{text}"
+    );
+    assert!(!text.contains("path-only-token"), "{text}");
+}
+
+#[tokio::test]
+async fn a_secret_echoed_with_markup_escapes_is_redacted() {
+    // A message holding `&` and `<` is escaped by Slack's alerter; a server
+    // echoing the body shows the escaped form.
+    std::env::set_var("HOOKFLOW_LEAK_MARKUP", "p4ss&w0rd<leak>");
+    let _known = Secret::from_env("HOOKFLOW_LEAK_MARKUP").unwrap();
+    let server = Receiver::start(|_, r| Reply::status(400).body(r.body.clone()));
+    let alerter =
+        hookflow::alert::SlackAlerter::with_options(server.url("/slack"), fast()).unwrap();
+    let template = Template::compile("pw {{ secret.HOOKFLOW_LEAK_MARKUP }}").unwrap();
+    let ctx = HookContext::builder().step("leak_markup").build();
+    let message = template.render(&ctx).unwrap();
+    let err = alerter
+        .deliver(&Alert::new(message, &ctx))
+        .await
+        .unwrap_err();
+    let text = format!("{err}\n{err:?}");
+    assert!(text.contains("[secret HOOKFLOW_LEAK_MARKUP]"), "{text}");
+    assert!(!text.contains("w0rd"), "{text}");
 }

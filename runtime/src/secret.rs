@@ -26,7 +26,9 @@
 //! ```
 //!
 //! Every value is matched exactly as registered, and in its JSON-escaped
-//! form when that differs (a server echoing a request body). Values shorter
+//! and HTML-escaped forms when they differ (a server echoing a request
+//! body); a URL's path (and query) is matched on its own too, in the same
+//! forms, since a server may echo only that part. Values and forms shorter
 //! than [`MIN_LEN`] bytes are not matched: they would blank out ordinary
 //! text (a one-letter header value), and are no secret worth the name.
 
@@ -53,12 +55,21 @@ fn add(value: &str, marker: String) {
     }
     let mut known = KNOWN.write().unwrap_or_else(|p| p.into_inner());
     let mut forms = vec![value.to_owned()];
-    let escaped = json_escaped(value);
-    if escaped != value {
-        forms.push(escaped);
+    // A server may echo only the path of a URL secret (`Cannot POST
+    // /services/T0/B0/token`): for Slack and Discord that part holds the
+    // credential.
+    if let Some(path) = url_path(value) {
+        forms.push(path.to_owned());
+    }
+    for i in 0..forms.len() {
+        // As it appears in a JSON string or in HTML or Slack markup (a
+        // server echoing a request body).
+        for escaped in [json_escaped(&forms[i]), html_escaped(&forms[i])] {
+            forms.push(escaped);
+        }
     }
     for form in forms {
-        if known.iter().any(|k| *k.value == *form) {
+        if form.len() < MIN_LEN || known.iter().any(|k| *k.value == *form) {
             continue;
         }
         known.push(Known {
@@ -68,6 +79,29 @@ fn add(value: &str, marker: String) {
     }
     known.sort_by_key(|k| std::cmp::Reverse(k.value.len()));
     ANY.store(true, Ordering::Release);
+}
+
+/// The path (and query) of `value` when it is a URL with one, as a server
+/// may echo it.
+fn url_path(value: &str) -> Option<&str> {
+    let rest = &value[value.find("://")? + 3..];
+    let path = &rest[rest.find('/')?..];
+    (path.len() > 1).then_some(path)
+}
+
+/// `value` with the characters HTML and Slack markup escape (`&`, `<`,
+/// `>`, and quotes in HTML) as entities.
+fn html_escaped(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `value` as it appears inside a JSON string (without the quotes).
@@ -273,6 +307,30 @@ mod tests {
         );
         assert!(contains_secret("..def-unit-secret.."));
         assert!(!contains_secret("def-unit"));
+    }
+
+    #[test]
+    fn escaped_forms_and_a_url_path_are_caught() {
+        register_named("UNIT_MARKUP", "p4ss&w0rd<unit>");
+        assert_eq!(
+            redact("echo: p4ss&amp;w0rd&lt;unit&gt;"),
+            "echo: [secret UNIT_MARKUP]"
+        );
+        register_named(
+            "UNIT_URL",
+            "https://hooks.example/services/T0/B0/unit-path-token",
+        );
+        assert_eq!(
+            redact("Cannot POST /services/T0/B0/unit-path-token"),
+            "Cannot POST [secret UNIT_URL]"
+        );
+        assert_eq!(
+            redact(r#"{"path":"\/services\/T0\/B0\/unit-path-token"}"#),
+            r#"{"path":"[secret UNIT_URL]"}"#
+        );
+        // A URL with no path worth the name adds no form.
+        assert_eq!(url_path("https://h.example/"), None);
+        assert_eq!(url_path("not a url"), None);
     }
 
     #[test]

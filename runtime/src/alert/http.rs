@@ -346,8 +346,7 @@ impl Inner {
             serde_json::from_str::<serde_json::Value>(&excerpt)
                 .ok()
                 .and_then(|v| v.get("retry_after").and_then(serde_json::Value::as_f64))
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64)
+                .and_then(seconds)
         } else {
             None
         };
@@ -420,28 +419,56 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// `Retry-After` as delta-seconds (an HTTP date is left to the backoff).
 fn parse_seconds(v: &str) -> Option<Duration> {
-    let secs: f64 = v.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    seconds(v.trim().parse().ok()?)
+}
+
+/// A server's wait in seconds: none when negative or not a number; one
+/// too long for a `Duration` waits the longest (`max_retry_after` bounds
+/// every wait anyway).
+fn seconds(secs: f64) -> Option<Duration> {
+    if secs.is_nan() || secs < 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 /// The start of the answer's body, at most [`EXCERPT_BYTES`], redacted.
+///
+/// Redacted before it is cut, so that a secret the cut would split is still
+/// found: `READ_BYTES` more are read for that (a longer secret starting
+/// before the cut and ending past them would be missed).
 async fn excerpt(mut response: reqwest::Response) -> String {
+    const READ_BYTES: usize = EXCERPT_BYTES + 8 * 1024;
     let mut buf = Vec::new();
-    while buf.len() < EXCERPT_BYTES {
+    let mut more = false;
+    while buf.len() < READ_BYTES {
         match response.chunk().await {
             Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
             _ => break,
         }
     }
-    let cut = buf.len() > EXCERPT_BYTES;
-    buf.truncate(EXCERPT_BYTES);
-    let mut text = String::from_utf8_lossy(&buf).into_owned();
-    if cut {
-        // The cut may have split a character: drop the replacement char.
-        text = text.trim_end_matches('\u{FFFD}').to_owned();
-        text.push('…');
+    if buf.len() > READ_BYTES {
+        buf.truncate(READ_BYTES);
+        more = true;
     }
-    redacted(text)
+    let text = redacted(String::from_utf8_lossy(&buf).into_owned());
+    cut_excerpt(&text, more)
+}
+
+/// `text` cut to at most [`EXCERPT_BYTES`] on a character boundary, with
+/// `…` when anything was left out (`more`: the body went on past `text`).
+fn cut_excerpt(text: &str, more: bool) -> String {
+    if text.len() <= EXCERPT_BYTES && !more {
+        return text.to_owned();
+    }
+    let mut end = EXCERPT_BYTES.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    // A read that stopped inside a character decoded it as U+FFFD.
+    let mut out = text[..end].trim_end_matches('\u{FFFD}').to_owned();
+    out.push('…');
+    out
 }
 
 /// The delivery thread's runtime, started on first use.
@@ -492,5 +519,44 @@ impl Future for AbortOnDrop {
                 ))
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_wait_is_never_a_panic() {
+        assert_eq!(parse_seconds(" 2 "), Some(Duration::from_secs(2)));
+        assert_eq!(parse_seconds("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_seconds("1e20"), Some(Duration::MAX));
+        assert_eq!(seconds(1e300), Some(Duration::MAX));
+        assert_eq!(seconds(f64::INFINITY), Some(Duration::MAX));
+        assert_eq!(seconds(f64::NAN), None);
+        assert_eq!(seconds(-1.0), None);
+        assert_eq!(parse_seconds("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn an_excerpt_is_redacted_before_it_is_cut() {
+        crate::secret::register_named("UNIT_CUT", "Bearer unit-cut-secret-0123456789");
+        let body = format!(
+            "{}Bearer unit-cut-secret-0123456789 and more",
+            "x".repeat(490)
+        );
+        let text = crate::secret::redacted(&body);
+        let cut = cut_excerpt(&text, false);
+        assert!(!cut.contains("Bearer unit-cut"), "{cut}");
+        assert!(cut.starts_with(&"x".repeat(490)));
+        assert!(cut.ends_with('…'));
+        assert!(cut.len() <= EXCERPT_BYTES + '…'.len_utf8());
+        // Cut on a character boundary.
+        let wide = "é".repeat(400);
+        let cut = cut_excerpt(&wide, false);
+        assert!(cut.ends_with('…'));
+        assert_eq!(cut.chars().filter(|c| *c == 'é').count(), EXCERPT_BYTES / 2);
+        assert_eq!(cut_excerpt("short", false), "short");
+        assert_eq!(cut_excerpt("short", true), "short…");
     }
 }
