@@ -451,7 +451,7 @@ async fn excerpt(mut response: reqwest::Response) -> String {
         buf.truncate(READ_BYTES);
         more = true;
     }
-    let text = redacted(String::from_utf8_lossy(&buf).into_owned());
+    let text = redacted(String::from_utf8_lossy(&buf));
     cut_excerpt(&text, more)
 }
 
