@@ -180,3 +180,53 @@ fn filters_and_conditions_work() {
     .unwrap();
     assert_eq!(t.render(&failed()).unwrap(), "LOAD timeout");
 }
+
+#[test]
+fn the_dry_render_checks_the_branches_taken_on_the_status() {
+    // An unknown filter in a branch only a success takes.
+    let errors =
+        Template::compile("{% if hook.is_success %}{{ hook.step_name | uppper }}{% endif %}")
+            .unwrap_err();
+    assert!(errors.to_string().contains("uppper"), "{errors}");
+    // … in the branch of a run without failed steps.
+    let errors = Template::compile(
+        "{% if hook.failed_steps %}{{ hook.failed_steps | length }}{% else %}{{ 1 | nosuch }}{% endif %}",
+    )
+    .unwrap_err();
+    assert!(errors.to_string().contains("nosuch"), "{errors}");
+    // … and of a cancelled call.
+    let errors =
+        Template::compile("{% if hook.status == 'cancelled' %}{{ hook.attempt | bad }}{% endif %}")
+            .unwrap_err();
+    assert!(errors.to_string().contains("bad"), "{errors}");
+    // Valid branches on all of them load.
+    Template::compile(
+        "{% if hook.is_success %}ok{% elif hook.status == 'crashed' %}{{ hook.error_message | upper }}{% endif %}",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_runaway_loop_fails_to_load_instead_of_running_on() {
+    let errors = Template::compile(
+        "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+    )
+    .unwrap_err();
+    assert_eq!(errors.errors()[0].kind(), TemplateErrorKind::Render, "{errors}");
+    assert!(errors.to_string().contains("fuel"), "{errors}");
+}
+
+#[test]
+fn a_message_over_thousands_of_failed_steps_renders_within_the_bound() {
+    let t = Template::compile(
+        "{% for s in hook.failed_steps %}{{ s.step_name }}: {{ s.error_message }} ({{ s.error_kind }})\n{% endfor %}",
+    )
+    .unwrap();
+    let mut ctx = HookContext::builder().pipeline("nightly").status(Status::Failed);
+    for i in 0..2_000 {
+        ctx = ctx.failed_step(FailedStep::new(format!("step{i}"), "disk full", ErrorKind::Error));
+    }
+    let text = t.render(&ctx.build()).unwrap();
+    assert_eq!(text.lines().count(), 2_000);
+    assert!(text.ends_with("step1999: disk full (error)\n"));
+}

@@ -14,9 +14,18 @@
 //! - every `secret.NAME` has its environment variable `NAME` set (the error
 //!   names the variable, never a value); the value is read once, here, and
 //!   becomes a known secret for [`redact`](crate::secret::redact);
-//! - a dry render with placeholder values of the right types succeeds, which
-//!   catches unknown filters, unknown fields of `hook.failed_steps` items and
-//!   type errors.
+//! - a dry render with placeholder values of the right types succeeds, once
+//!   for each terminal status (`failed` with one failed step, `completed`
+//!   with `is_success` true and no failed steps, `cancelled`, `crashed`),
+//!   which catches unknown filters, unknown fields of `hook.failed_steps`
+//!   items and type errors in every branch taken on the status,
+//!   `is_success` or whether there are failed steps (a branch on another
+//!   value, such as `hook.attempt > 3`, is checked only if a placeholder
+//!   takes it: the placeholders have attempt 1 of 1);
+//! - rendering is bounded: a template may run at most [`Template::FUEL`]
+//!   steps of the engine (minijinja's fuel; a loop over every failed step
+//!   of a large run takes a few per step), so that a runaway loop fails to
+//!   load, or fails its render, instead of holding its hook.
 //!
 //! Rendering is strict: an undefined value is an error, never an empty
 //! string. A variable without a value (`hook.step_name` in a pipeline's own
@@ -68,11 +77,16 @@ pub struct Template {
 }
 
 impl Template {
+    /// The most engine steps one render may take (minijinja's fuel): a
+    /// message over thousands of failed steps fits; a runaway loop does not.
+    pub const FUEL: u64 = 5_000_000;
+
     /// Compiles and checks `source` (see the [module docs](self)); every
     /// problem found is in the error.
     pub fn compile(source: &str) -> Result<Template, TemplateErrors> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(Self::FUEL));
         env.remove_global("debug");
         env.set_formatter(|out, state, value| {
             if value.is_none() {
@@ -195,16 +209,25 @@ impl Template {
         self.render_with(Value::from(Serde(vars)), Value::from(Serde(&secrets)))
     }
 
-    fn dry_render(&self) -> Result<String, minijinja::Error> {
+    /// Renders with placeholder values once per terminal status (see the
+    /// module docs); the first error.
+    fn dry_render(&self) -> Result<(), minijinja::Error> {
         let placeholders: BTreeMap<&str, String> = self
             .secrets
             .iter()
             .map(|s| (s.name(), format!("<secret {}>", s.name())))
             .collect();
-        self.render_with(
-            Value::from(Serde(HookVars::placeholder())),
-            Value::from(Serde(&placeholders)),
-        )
+        let secret = Value::from(Serde(&placeholders));
+        for status in ["failed", "completed", "cancelled", "crashed"] {
+            let mut vars = HookVars::placeholder();
+            vars.status = status;
+            if status == "completed" {
+                vars.is_success = true;
+                vars.failed_steps.clear();
+            }
+            self.render_with(Value::from(Serde(vars)), secret.clone())?;
+        }
+        Ok(())
     }
 
     fn render_with(&self, hook: Value, secret: Value) -> Result<String, minijinja::Error> {
