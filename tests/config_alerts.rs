@@ -133,3 +133,26 @@ fn a_config_error_and_the_config_never_show_a_secret_value() {
     let config = Config::from_toml_str("hookflow.toml", ok).unwrap();
     assert!(!format!("{config:?}").contains(secret));
 }
+
+#[test]
+fn a_bad_header_is_reported_at_its_name_or_value() {
+    let text = "[alerters.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nheaders = { \"Bad Name\" = \"x\" }\n";
+    let err = Config::from_toml_str("h.toml", text).unwrap_err();
+    let p = &err.problems()[0];
+    assert_eq!((p.line(), p.column()), (4, 13), "{err}");
+    assert!(
+        p.message()
+            .contains("`Bad Name` is not a valid header name"),
+        "{err}"
+    );
+
+    let text = "[alerters.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nheaders = { X-Token = \"a\\nb\" }\n";
+    let err = Config::from_toml_str("h.toml", text).unwrap_err();
+    let p = &err.problems()[0];
+    assert_eq!((p.line(), p.column()), (4, 23), "{err}");
+    assert!(
+        p.message()
+            .contains("the value of header `x-token` is not valid"),
+        "{err}"
+    );
+}

@@ -472,3 +472,28 @@ fn an_ambiguous_step_name_lists_every_full_path() {
     )
     .unwrap();
 }
+
+#[test]
+fn a_byte_order_mark_does_not_shift_positions() {
+    // `retrys` at line 3, column 5 (YAML) and line 2, column 1 (TOML), as
+    // an editor shows them; the mark is invisible there.
+    let err = yaml_err("\u{feff}steps:\n  load:\n    retrys: 1\n");
+    assert_eq!(at(single(&err)), ("hookflow.yaml", 3, 5), "{err}");
+    let err = yaml_err("\u{feff}steps:\n  lod:\n    retries: 1\n");
+    assert_eq!(at(single(&err)), ("hookflow.yaml", 2, 3), "{err}");
+    let err = toml_err("\u{feff}[steps.lod]\nretries = 1\n");
+    assert_eq!(at(single(&err)), ("hookflow.toml", 1, 8), "{err}");
+    // The snippet shows the line without the mark.
+    assert!(!err.to_string().contains('\u{feff}'), "{err}");
+}
+
+#[test]
+fn a_problem_read_twice_through_a_yaml_merge_key_is_reported_once() {
+    let err = yaml_err("steps:\n  load: &d\n    retrys: 1\n  transform: {<<: *d}\n");
+    let retrys: Vec<_> = err
+        .problems()
+        .iter()
+        .filter(|p| p.message().contains("retrys"))
+        .collect();
+    assert_eq!(retrys.len(), 1, "{err}");
+}

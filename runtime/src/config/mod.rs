@@ -230,6 +230,9 @@ impl fmt::Debug for Config {
 }
 
 fn parse(file: &str, text: &str, format: Format) -> Result<Config, ConfigError> {
+    // A byte-order mark is no part of the text: positions are counted
+    // without it, as editors show them.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Problems::new(file, text);
     let Some(root) = source::read(text, format, &mut out) else {
         out.finish()?;

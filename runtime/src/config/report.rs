@@ -272,6 +272,10 @@ impl Problems {
             return Ok(());
         }
         self.list.sort_by_key(|p| (p.line, p.column));
+        // One place read twice (a YAML merge key or alias) is one problem.
+        self.list.dedup_by(|b, a| {
+            (a.line, a.column, &a.message, &a.help) == (b.line, b.column, &b.message, &b.help)
+        });
         Err(ConfigError {
             file: self.file,
             text: Some(self.text),

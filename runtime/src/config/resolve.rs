@@ -123,14 +123,30 @@ fn alerter(a: &AlerterSection, out: &mut Problems) -> (String, Option<Arc<dyn Al
                 Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
                 None => (text, None),
             };
-            let span = match e {
-                KindError::Invalid(_) => &url.span,
+            let span = match &e {
+                KindError::Invalid(m) => invalid_at(m, a).unwrap_or(&url.span),
                 _ => &kind.span,
             };
             out.at(span, message).set_help(help);
             (name, None)
         }
     }
+}
+
+/// Where an alerter's `Invalid` problem is: at the header it names (its
+/// name, or its value), else `None` (the URL's).
+fn invalid_at<'a>(message: &str, a: &'a AlerterSection) -> Option<&'a crate::config::source::Span> {
+    let message = message.to_ascii_lowercase();
+    a.headers.iter().find_map(|(key, value)| {
+        let name = key.value.to_ascii_lowercase();
+        if message.contains(&format!("`{name}` is not a valid header name")) {
+            Some(&key.span)
+        } else if message.contains(&format!("the value of header `{name}`")) {
+            Some(&value.span)
+        } else {
+            None
+        }
+    })
 }
 
 /// A value that may use `secret.NAME` only, rendered.
