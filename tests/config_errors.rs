@@ -497,3 +497,38 @@ fn a_problem_read_twice_through_a_yaml_merge_key_is_reported_once() {
         .collect();
     assert_eq!(retrys.len(), 1, "{err}");
 }
+
+/// Line and column of the template problem in `err` (the one about
+/// `hook.stpe`), and the text from there (the problem is at `stpe`).
+fn template_at(err: &ConfigError, text: &str) -> (usize, usize, String) {
+    let p = err
+        .problems()
+        .iter()
+        .find(|p| p.message().contains("stpe"))
+        .unwrap_or_else(|| panic!("no template problem: {err}"));
+    let line = text.lines().nth(p.line() - 1).unwrap();
+    let under: String = line.chars().skip(p.column() - 1).take(4).collect();
+    (p.line(), p.column(), under)
+}
+
+#[test]
+fn a_template_problem_is_at_its_place_in_multi_line_and_escaped_strings() {
+    let alerter = "[alerters.ops]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n";
+    // A multi-line TOML string, and one with escapes before the mistake
+    // (and the word `stpe` before it, not the mistake).
+    for message in [
+        "\"\"\"\nstpe failed:\n{{ hook.stpe }}\"\"\"",
+        "\"\\u00e9\\t {{ hook.stpe }}\"",
+    ] {
+        let text = format!(
+            "[steps.load]\non_failure = [{{ alert = \"ops\", message = {message} }}]\n{alerter}"
+        );
+        let err = toml_err(&text);
+        let (_, _, under) = template_at(&err, &text);
+        assert_eq!(under, "stpe", "{err}");
+    }
+    // A YAML block scalar.
+    let text = "steps:\n  load:\n    on_failure:\n      - alert: ops\n        message: |\n          failed:\n          {{ hook.stpe }} now\nalerters:\n  ops:\n    kind: webhook\n    url: http://127.0.0.1:9/hook\n";
+    let err = yaml_err(text);
+    assert_eq!(template_at(&err, text), (7, 19, "stpe".to_owned()), "{err}");
+}

@@ -234,18 +234,39 @@ impl Problems {
         self.list.last_mut().expect("just pushed")
     }
 
-    /// The file range of `inner` (a range of a string value's text) inside
-    /// the value at `span`, past its opening quote; all of `span` without
-    /// `inner`. Escapes in the string can shift it by a few characters.
-    pub(crate) fn inside(&self, span: &Span, inner: Option<Span>) -> Span {
+    /// The file range of `inner` (a range of the string `decoded`, the
+    /// value at `span` as parsed) inside that value: past its opening quote
+    /// when the file's text there reads the same; else where that fragment
+    /// next appears in the value's text (escapes, a multi-line or block
+    /// string before it shift it); all of `span` when neither holds.
+    pub(crate) fn inside(&self, span: &Span, decoded: &str, inner: Option<Span>) -> Span {
         let Some(inner) = inner else {
             return span.clone();
         };
-        let quoted = matches!(self.text.as_bytes().get(span.start), Some(b'"' | b'\''));
+        let Some(fragment) = decoded.get(inner.clone()).filter(|f| !f.is_empty()) else {
+            return span.clone();
+        };
+        let raw = self.text.get(span.clone()).unwrap_or_default();
+        let quoted = matches!(raw.as_bytes().first(), Some(b'"' | b'\''));
         let base = span.start + usize::from(quoted);
-        let start = (base + inner.start).min(span.end.max(base));
-        let end = (base + inner.end).clamp(start, span.end.max(start));
-        start..end
+        let direct = (base + inner.start)..(base + inner.end);
+        if self.text.get(direct.clone()) == Some(fragment) && direct.end <= span.end {
+            return direct;
+        }
+        // The file's text is never shorter than the parsed string before the
+        // fragment (escapes and indentation only add to it): the first
+        // occurrence from there on.
+        let from = (inner.start..=raw.len())
+            .find(|&i| raw.is_char_boundary(i))
+            .unwrap_or(raw.len());
+        match raw[from..]
+            .find(fragment)
+            .map(|at| from + at)
+            .or_else(|| raw.find(fragment))
+        {
+            Some(at) => (span.start + at)..(span.start + at + fragment.len()),
+            None => span.clone(),
+        }
     }
 
     /// A syntax error reported by the `format` parser (`"TOML"`).

@@ -159,7 +159,7 @@ fn secret(value: &Sp<String>, what: &str, out: &mut Problems) -> Option<crate::s
 /// Each template problem at its place inside the string value.
 fn template_problems(value: &Sp<String>, what: &str, errors: &TemplateErrors, out: &mut Problems) {
     for e in errors.errors() {
-        let span = out.inside(&value.span, e.span());
+        let span = out.inside(&value.span, &value.value, e.span());
         // The suggestion goes to the help line.
         let message = e.message();
         let message = message.split("; did you mean").next().unwrap_or(message);
