@@ -128,3 +128,20 @@ fn step_errors_with_sources_print_each_cause_once() {
         "step `save_with_context` failed: writing /tmp/report: disk full"
     );
 }
+
+#[hookflow::step]
+fn leaks_a_token() -> anyhow::Result<()> {
+    anyhow::bail!("auth failed with token err-msg-secret-4c2b9e")
+}
+
+#[test]
+fn a_known_secret_in_a_steps_error_is_redacted_in_display_and_debug() {
+    hookflow::secret::register_named("ERR_MSG_TOKEN", "err-msg-secret-4c2b9e");
+    let err = leaks_a_token().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "step `leaks_a_token` failed: auth failed with token [secret ERR_MSG_TOKEN]"
+    );
+    assert!(!format!("{err:?}").contains("err-msg-secret"), "{err:?}");
+    assert!(!format!("{err:#}").contains("err-msg-secret"), "{err:#}");
+}

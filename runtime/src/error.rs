@@ -255,7 +255,11 @@ fn describe(f: &mut fmt::Formatter<'_>, what: &str, err: &StepError) -> fmt::Res
         ErrorKind::Cancelled => return write!(f, "{what} `{name}` was cancelled"),
     };
     match &err.inner.source {
-        Some(cause) => write!(f, "{what} `{name}` {verb}: {cause}"),
+        // The original's text, redacted as the message is.
+        Some(cause) => {
+            let text = cause.to_string();
+            write!(f, "{what} `{name}` {verb}: {}", crate::secret::redact(&text))
+        }
         None => write!(f, "{what} `{name}` {verb}: {}", err.message()),
     }
 }
