@@ -532,3 +532,17 @@ fn a_template_problem_is_at_its_place_in_multi_line_and_escaped_strings() {
     let err = yaml_err(text);
     assert_eq!(template_at(&err, text), (7, 19, "stpe".to_owned()), "{err}");
 }
+
+#[test]
+fn an_integer_too_large_is_out_of_range_in_yaml_as_in_toml() {
+    let err = yaml_err("steps:\n  load:\n    retries: 18446744073709551616\n");
+    assert!(
+        single(&err).message().contains("an integer out of range"),
+        "{err}"
+    );
+    let err = toml_err("[steps.load]\nretries = 18446744073709551616\n");
+    assert!(err.to_string().contains("out of range"), "{err}");
+    // A real float is still a float.
+    let err = yaml_err("steps:\n  load:\n    retries: 1.5\n");
+    assert!(single(&err).message().contains("float"), "{err}");
+}

@@ -75,6 +75,10 @@ fn convert(text: &str, n: Spanned<Raw>) -> Node {
     let value = match n.value {
         Raw::Str(s) => Value::Str(s),
         Raw::Int(i) => Value::Int(i),
+        // Digits alone too large for an integer reach us as a float.
+        Raw::Float(_) if is_integer_text(text.get(span.clone()).unwrap_or_default()) => {
+            Value::Other("an integer out of range")
+        }
         Raw::Float(_) => Value::Float,
         Raw::Bool(b) => Value::Bool(b),
         Raw::Null => Value::Null,
@@ -103,6 +107,12 @@ fn convert(text: &str, n: Spanned<Raw>) -> Node {
         ),
     };
     Node { value, span }
+}
+
+/// `[+-]digits`: an integer as written.
+fn is_integer_text(raw: &str) -> bool {
+    let digits = raw.trim().trim_start_matches(['+', '-']);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The byte range of a location: its byte offset when `serde-saphyr` knows
