@@ -107,9 +107,7 @@ async fn a_secret_echoed_by_a_template_and_a_server_reaches_no_log_record_or_err
         panic!("{:?}", failures[0].status());
     };
     assert!(
-        text.starts_with(
-            "webhook: HTTP 400 Bad Request: path=[secret HOOKFLOW_LEAK_URL]"
-        ),
+        text.starts_with("webhook: HTTP 400 Bad Request: path=[secret HOOKFLOW_LEAK_URL]"),
         "{text}"
     );
     assert!(

@@ -212,7 +212,11 @@ fn a_runaway_loop_fails_to_load_instead_of_running_on() {
         "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
     )
     .unwrap_err();
-    assert_eq!(errors.errors()[0].kind(), TemplateErrorKind::Render, "{errors}");
+    assert_eq!(
+        errors.errors()[0].kind(),
+        TemplateErrorKind::Render,
+        "{errors}"
+    );
     assert!(errors.to_string().contains("fuel"), "{errors}");
 }
 
@@ -222,9 +226,15 @@ fn a_message_over_thousands_of_failed_steps_renders_within_the_bound() {
         "{% for s in hook.failed_steps %}{{ s.step_name }}: {{ s.error_message }} ({{ s.error_kind }})\n{% endfor %}",
     )
     .unwrap();
-    let mut ctx = HookContext::builder().pipeline("nightly").status(Status::Failed);
+    let mut ctx = HookContext::builder()
+        .pipeline("nightly")
+        .status(Status::Failed);
     for i in 0..2_000 {
-        ctx = ctx.failed_step(FailedStep::new(format!("step{i}"), "disk full", ErrorKind::Error));
+        ctx = ctx.failed_step(FailedStep::new(
+            format!("step{i}"),
+            "disk full",
+            ErrorKind::Error,
+        ));
     }
     let text = t.render(&ctx.build()).unwrap();
     assert_eq!(text.lines().count(), 2_000);

@@ -258,7 +258,11 @@ fn describe(f: &mut fmt::Formatter<'_>, what: &str, err: &StepError) -> fmt::Res
         // The original's text, redacted as the message is.
         Some(cause) => {
             let text = cause.to_string();
-            write!(f, "{what} `{name}` {verb}: {}", crate::secret::redact(&text))
+            write!(
+                f,
+                "{what} `{name}` {verb}: {}",
+                crate::secret::redact(&text)
+            )
         }
         None => write!(f, "{what} `{name}` {verb}: {}", err.message()),
     }
