@@ -133,3 +133,81 @@ async fn a_payload_whose_drop_panics_still_ends_crashed_async() {
         ["crash:panic with a non-string payload", "finish:crashed"]
     );
 }
+
+/// An error whose `Drop` panics (once: the flag is cleared first). Dropping
+/// a retried attempt's error must not unwind out of the step.
+#[derive(Debug)]
+struct BadErr(bool);
+
+impl std::fmt::Display for BadErr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bad")
+    }
+}
+
+impl std::error::Error for BadErr {}
+
+impl Drop for BadErr {
+    fn drop(&mut self) {
+        if self.0 {
+            self.0 = false;
+            panic!("the retried error's drop panicked");
+        }
+    }
+}
+
+/// Attempt 1 fails with an error whose `Drop` panics; attempt 2 with a
+/// harmless one (the caller drops that one).
+#[step(retries = 1, on_start = common::on_start, on_retry = on_retry, on_failure = on_failure, on_finish = on_finish)]
+fn bad_err_retried() -> Result<u32, BadErr> {
+    Err(BadErr(hookflow::current().unwrap().attempt() == 1))
+}
+
+#[step(retries = 1, on_start = common::on_start, on_retry = on_retry, on_failure = on_failure, on_finish = on_finish)]
+async fn bad_err_retried_async() -> Result<u32, BadErr> {
+    tokio::task::yield_now().await;
+    Err(BadErr(hookflow::current().unwrap().attempt() == 1))
+}
+
+const BAD_ERR_HOOKS: [&str; 5] = [
+    "start#1",
+    "retry#1:error",
+    "start#2",
+    "failure:error:bad",
+    "finish:failed",
+];
+
+#[test]
+fn a_retried_error_whose_drop_panics_does_not_change_the_outcome_sync() {
+    let err = bad_err_retried().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert_eq!(err.attempt(), 2);
+    assert_eq!(take("bad_err_retried"), BAD_ERR_HOOKS);
+}
+
+#[tokio::test]
+async fn a_retried_error_whose_drop_panics_does_not_change_the_outcome_async() {
+    let err = bad_err_retried_async().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert_eq!(err.attempt(), 2);
+    assert_eq!(take("bad_err_retried_async"), BAD_ERR_HOOKS);
+}
+
+/// An async `on_retry` hook holds the retried error in its context while it
+/// is awaited: that context's drop is the error's last.
+async fn on_retry_async(ctx: &hookflow::HookContext, e: &hookflow::StepError) {
+    tokio::task::yield_now().await;
+    on_retry(ctx, e);
+}
+
+#[step(retries = 1, on_start = common::on_start, on_retry = on_retry_async, on_failure = on_failure, on_finish = on_finish)]
+async fn bad_err_retried_async_hook() -> Result<u32, BadErr> {
+    Err(BadErr(hookflow::current().unwrap().attempt() == 1))
+}
+
+#[tokio::test]
+async fn a_retried_error_whose_drop_panics_after_an_async_retry_hook_does_not_change_the_outcome() {
+    let err = bad_err_retried_async_hook().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert_eq!(take("bad_err_retried_async_hook"), BAD_ERR_HOOKS);
+}

@@ -40,6 +40,16 @@ pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
     }
 }
 
+/// Drops `value` (a retried attempt's error, a context holding one) without
+/// letting a panic of its `Drop` unwind into hookflow's frames, as a body
+/// future's is: the panic is caught (the process's panic hook has printed
+/// it) and its payload dropped safely; nothing else changes.
+pub(crate) fn drop_guarded<T>(value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        drop_payload(payload);
+    }
+}
+
 /// The message of a panic payload, the payload dropped safely.
 pub(crate) fn take_panic(payload: Box<dyn Any + Send>) -> String {
     let msg = panic_message(&*payload);

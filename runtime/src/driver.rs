@@ -479,7 +479,9 @@ impl Core {
     #[inline]
     fn fired(&mut self, phase: Phase) {
         if let Wait::Firing(_) = self.wait {
-            self.wait = Wait::None;
+            // Its context may hold the last share of a retried error, whose
+            // `Drop` may panic.
+            call::drop_guarded(std::mem::replace(&mut self.wait, Wait::None));
         }
         match phase {
             Phase::Start => match self.unit().start_error() {
@@ -578,6 +580,9 @@ impl Core {
             Next::Retry(err) => {
                 record::attempt_failed(&self.unit().frame, &err);
                 self.fire_event(Phase::Retry, Event::Retry, Some(&err));
+                // The user's error may panic in its `Drop`: that changes
+                // nothing (the call goes on to its next attempt).
+                call::drop_guarded(err);
             }
             Next::Terminal(status, error) => self.terminate(status, error, None),
         }
@@ -672,6 +677,7 @@ impl Core {
                     // The rest of the plan, with the same context (the output
                     // is still alive: the shell drops it after this).
                     call::fire_sync(&mut f.plan, &f.ctx, &unit.frame);
+                    call::drop_guarded(f);
                 }
                 record::closed(&unit.frame, false);
             }
@@ -682,6 +688,9 @@ impl Core {
                     if let Some(a) = f.awaiting.take() {
                         call::interrupted(a, &f.ctx, &unit.frame);
                     }
+                    // Its context may hold the last share of a retried
+                    // error, whose `Drop` may panic.
+                    call::drop_guarded(f);
                 }
                 let err = StepError::cancelled(unit.name_cow(), unit.frame.attempt());
                 let finished = unit.reach(Status::Cancelled, Some(&err));

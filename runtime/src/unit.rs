@@ -512,6 +512,9 @@ pub(crate) fn drive_sync(
                 record::attempt_failed(&unit.frame, &err);
                 unit.fire_sync(Event::Retry, Some(&err));
                 record::retry_fired(&unit.frame);
+                // The user's error may panic in its `Drop`: that changes
+                // nothing (the step goes on to its next attempt).
+                call::drop_guarded(err);
                 let delay = unit.retry_delay();
                 if !delay.is_zero() {
                     std::thread::sleep(delay);
