@@ -285,3 +285,42 @@ fn expectations_on_patterns_mut_and_cfg_attr_are_fulfilled_as_on_a_plain_fn() {
     );
     assert_eq!(std::sync::Arc::strong_count(&guard), 1);
 }
+
+// ----- cancellation during the retry delay --------------------------------
+
+#[step(retries = 2, retry_delay = "3s", on_start = on_start, on_retry = on_retry, on_cancel = common::on_cancel, on_finish = on_finish)]
+async fn waits_out_a_long_delay() -> anyhow::Result<()> {
+    anyhow::bail!("no")
+}
+
+#[hookflow::pipeline]
+async fn cancelled_during_a_retry_delay() -> anyhow::Result<()> {
+    waits_out_a_long_delay().await?;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_the_run_cuts_an_async_steps_retry_delay_short() {
+    let run = hookflow::Run::new();
+    let handle = run.cancel_handle();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        handle.cancel();
+    });
+    let before = tokio::time::Instant::now();
+    let report = run.execute_async(cancelled_during_a_retry_delay()).await;
+    // The step ends at the cancellation, not after the 3 s delay.
+    assert!(
+        before.elapsed() < Duration::from_secs(1),
+        "the step waited out its delay: {:?}",
+        before.elapsed()
+    );
+    assert_eq!(
+        report.output().as_ref().unwrap_err().kind(),
+        ErrorKind::Cancelled
+    );
+    assert_eq!(
+        take("waits_out_a_long_delay"),
+        ["start#1", "retry#1:error", "cancel", "finish:cancelled"]
+    );
+}

@@ -171,8 +171,11 @@ enum Wait {
         timer: Option<Timer>,
         cancel: Option<Cancel>,
     },
-    /// The retry delay.
-    Delay(Timer),
+    /// The retry delay, and the run's cancellation, which cuts it short.
+    Delay {
+        timer: Timer,
+        cancel: Option<Cancel>,
+    },
 }
 
 /// The non-generic state of one async step call or pipeline run.
@@ -347,8 +350,7 @@ impl Core {
     /// The first attempt is pending: inside a run, it now waits for the
     /// run's cancellation too (built only now, as most calls never wait).
     fn first_pending(&mut self, cx: &mut Context<'_>) -> Action {
-        if let Some(run) = self.unit().frame.run() {
-            let mut cancel = Box::pin(run.cancel.token.clone().cancelled_owned());
+        if let Some(mut cancel) = self.cancel_waiter() {
             let cancelled = cancel.as_mut().poll(cx).is_ready();
             self.wait = Wait::Body {
                 timer: None,
@@ -391,8 +393,13 @@ impl Core {
                 State::Build => return Action::Attempt,
                 State::Body => return Action::PollBody,
                 State::Delay => {
-                    if let Wait::Delay(t) = &mut self.wait {
-                        if Pin::new(t).poll(cx).is_pending() {
+                    if let Wait::Delay { timer, cancel } = &mut self.wait {
+                        // A cancelled run ends the wait: the next attempt
+                        // then ends cancelled before it starts.
+                        let cancelled = cancel
+                            .as_mut()
+                            .is_some_and(|c| c.as_mut().poll(cx).is_ready());
+                        if !cancelled && Pin::new(timer).poll(cx).is_pending() {
                             return Action::Pending;
                         }
                     }
@@ -504,7 +511,10 @@ impl Core {
             self.attempt += 1;
             self.begin_attempt();
         } else {
-            self.wait = Wait::Delay(timer::sleep(delay));
+            self.wait = Wait::Delay {
+                timer: timer::sleep(delay),
+                cancel: self.cancel_waiter(),
+            };
             self.state = State::Delay;
         }
     }
@@ -514,15 +524,20 @@ impl Core {
         let unit = self.unit();
         if !unit.is_pipeline() {
             let timer = unit.timeout().map(timer::sleep);
-            let cancel: Option<Cancel> = unit
-                .frame
-                .run()
-                .map(|run| Box::pin(run.cancel.token.clone().cancelled_owned()));
+            let cancel = self.cancel_waiter();
             if timer.is_some() || cancel.is_some() {
                 self.wait = Wait::Body { timer, cancel };
             }
         }
         self.state = State::Body;
+    }
+
+    /// What wakes a step waiting inside a run when the run is cancelled
+    /// (`None` outside a run: nothing to build). Built only for a call that
+    /// waits (a pending attempt, a retry delay).
+    fn cancel_waiter(&self) -> Option<Cancel> {
+        let run = self.unit().frame.run()?;
+        Some(Box::pin(run.cancel.token.clone().cancelled_owned()))
     }
 
     /// `true` when the run was cancelled: the shell drops the attempt and
