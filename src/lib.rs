@@ -353,8 +353,10 @@ pub use hookflow_macros::step;
 /// It returns `Result<T, PipelineError>` (a sync `fn` that returns a future
 /// is a compile error, as for [`step`]: write `async fn`). The run is `Completed` when the body
 /// returns `Ok`, `Failed` when it returns `Err`, `Crashed` when it panics, and
-/// `Cancelled` when its [`CancelHandle`] was used and the body returned `Err`
-/// (or its future was dropped). [`PipelineError`] lists the failed steps and
+/// `Cancelled` when its [`CancelHandle`] was used and the body returned,
+/// `Err` or even `Ok` (the caller asked to cancel it: it gets a
+/// [`PipelineError`] of kind [`ErrorKind::Cancelled`], not the value), or
+/// when its future was dropped. [`PipelineError`] lists the failed steps and
 /// finds the original error through the steps' errors.
 ///
 /// Pipeline hooks take `fn()` / `fn(&HookContext)`, and for failure-type

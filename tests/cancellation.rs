@@ -232,3 +232,68 @@ async fn hooks_left_when_dropped_during_terminal_hooks_still_fire_once() {
         ]
     );
 }
+
+fn run_succeeded(ctx: &HookContext) {
+    record(ctx.pipeline_name().unwrap(), "run-success");
+}
+
+#[step(on_start = on_start, on_success = on_success, on_cancel = on_cancel, on_finish = on_finish)]
+async fn ignored_long_step() -> anyhow::Result<()> {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(())
+}
+
+#[pipeline(on_success = run_succeeded, on_cancel = run_cancelled, on_finish = run_finished)]
+async fn ignores_its_cancelled_step() -> anyhow::Result<u32> {
+    let _ = ignored_long_step().await;
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_run_whose_body_returns_ok_ends_cancelled() {
+    let run = Run::new();
+    let handle = run.cancel_handle();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        handle.cancel();
+    });
+    let report = run.execute_async(ignores_its_cancelled_step()).await;
+    // The caller asked to cancel the run: it gets a cancellation, not the value.
+    let err = report.output().as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert_eq!(report.status(), Some(Status::Cancelled));
+    assert_eq!(
+        take("ignored_long_step"),
+        ["start#1", "cancel", "finish:cancelled"]
+    );
+    assert_eq!(
+        take("ignores_its_cancelled_step"),
+        ["run-cancel", "run-finish:cancelled"]
+    );
+}
+
+#[step(on_start = on_start, on_success = on_success, on_cancel = on_cancel, on_finish = on_finish)]
+fn ignored_sync_step() -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[pipeline(on_success = run_succeeded, on_cancel = run_cancelled, on_finish = run_finished)]
+fn ignores_its_cancelled_sync_step() -> anyhow::Result<u32> {
+    let _ = ignored_sync_step();
+    Ok(1)
+}
+
+#[test]
+fn a_cancelled_sync_run_whose_body_returns_ok_ends_cancelled() {
+    let run = Run::new();
+    run.cancel_handle().cancel();
+    let report = run.execute(ignores_its_cancelled_sync_step);
+    let err = report.output().as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert_eq!(report.status(), Some(Status::Cancelled));
+    assert_eq!(take("ignored_sync_step"), ["cancel", "finish:cancelled"]);
+    assert_eq!(
+        take("ignores_its_cancelled_sync_step"),
+        ["run-cancel", "run-finish:cancelled"]
+    );
+}

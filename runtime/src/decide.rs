@@ -86,14 +86,20 @@ pub(crate) fn before_attempt(
     })
 }
 
-/// A pipeline's terminal state from its body's outcome: an error while the
-/// run is cancelled ends `Cancelled`.
+/// A pipeline's terminal state from its body's outcome: a body that returns
+/// (`Ok` or an error) while the run is cancelled ends `Cancelled`, with an
+/// error of kind `Cancelled` for the caller, who asked for the cancellation
+/// (even an `Ok` value is not what a cancelled run gives back). A panic
+/// still ends `Crashed`.
 pub(crate) fn pipeline_end(
     end: AttemptEnd,
     name: Cow<'static, str>,
     run_cancelled: bool,
 ) -> (Status, Option<StepError>) {
     match end {
+        AttemptEnd::Done if run_cancelled => {
+            (Status::Cancelled, Some(StepError::cancelled(name, 1)))
+        }
         AttemptEnd::Done => (Status::Completed, None),
         AttemptEnd::Error(e) => {
             let kind = if run_cancelled {
@@ -244,6 +250,19 @@ mod tests {
         assert_eq!(err.unwrap().message(), "bad");
         let (status, _) = pipeline_end(AttemptEnd::Panicked("p".into()), name(), false);
         assert_eq!(status, Status::Crashed);
-        assert!(pipeline_end(AttemptEnd::Done, name(), true).1.is_none());
+        let (status, _) = pipeline_end(AttemptEnd::Panicked("p".into()), name(), true);
+        assert_eq!(status, Status::Crashed);
+    }
+
+    #[test]
+    fn a_cancelled_pipeline_whose_body_returns_ok_ends_cancelled() {
+        let (status, err) = pipeline_end(AttemptEnd::Done, name(), true);
+        assert_eq!(status, Status::Cancelled);
+        let err = err.expect("the caller gets a cancellation");
+        assert_eq!(err.kind(), ErrorKind::Cancelled);
+        assert_eq!(err.attempt(), 1);
+        let (status, err) = pipeline_end(AttemptEnd::Done, name(), false);
+        assert_eq!(status, Status::Completed);
+        assert!(err.is_none());
     }
 }

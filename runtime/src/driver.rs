@@ -573,11 +573,12 @@ impl Core {
         if !matches!(self.wait, Wait::None) {
             self.wait = Wait::None;
         }
-        if let AttemptEnd::Done = end {
-            // Success ends the call, step or pipeline: no decision to make.
+        let unit = self.unit();
+        if let (AttemptEnd::Done, false) = (&end, unit.is_pipeline()) {
+            // A step's success ends it: no decision to make (a pipeline's
+            // depends on whether its run was cancelled).
             return self.complete(output);
         }
-        let unit = self.unit();
         let next = if unit.is_pipeline() {
             let (status, error) = decide::pipeline_end(end, unit.name_cow(), unit.is_cancelled());
             Next::Terminal(status, error)

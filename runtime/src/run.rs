@@ -21,8 +21,13 @@ use crate::status::Status;
 /// Cancels a pipeline run from anywhere (another task, a signal handler).
 ///
 /// Running async steps end [`Cancelled`](crate::Status::Cancelled) at their
-/// next await point; steps not yet started end cancelled without running;
-/// the run's own `on_cancel` hooks fire when it ends.
+/// next await point (an async step waiting out its retry delay, at once);
+/// steps not yet started end cancelled without running. The run itself
+/// ends `Cancelled` and its own `on_cancel` hooks fire when it ends, even
+/// if its body returns `Ok`: the caller asked for the cancellation, so it
+/// gets a [`PipelineError`](crate::PipelineError) of kind
+/// [`Cancelled`](crate::ErrorKind::Cancelled) instead of the value (a body
+/// that panics still ends `Crashed`).
 #[derive(Clone, Debug)]
 pub struct CancelHandle {
     cancel: Arc<Cancel>,
