@@ -297,3 +297,130 @@ fn a_cancelled_sync_run_whose_body_returns_ok_ends_cancelled() {
         ["run-cancel", "run-finish:cancelled"]
     );
 }
+
+#[step(on_start = on_start, on_success = on_success, on_cancel = on_cancel, on_finish = on_finish)]
+async fn spawned_in_dropped_run() -> anyhow::Result<u32> {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(1)
+}
+
+#[pipeline(on_cancel = run_cancelled, on_finish = run_finished)]
+async fn dropped_run_with_a_spawned_step() -> anyhow::Result<u32> {
+    Ok(hookflow::spawn(spawned_in_dropped_run()).await??)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_pipeline_future_cancels_the_steps_it_spawned() {
+    let r =
+        tokio::time::timeout(Duration::from_millis(50), dropped_run_with_a_spawned_step()).await;
+    assert!(r.is_err(), "the caller gave up");
+    assert_eq!(
+        take("dropped_run_with_a_spawned_step"),
+        ["run-cancel", "run-finish:cancelled"]
+    );
+    // The spawned step is another task: it ends at its next poll. Long
+    // enough for it to have completed, had it been left running.
+    tokio::time::sleep(Duration::from_secs(7200)).await;
+    assert_eq!(
+        take("spawned_in_dropped_run"),
+        ["start#1", "cancel", "finish:cancelled"]
+    );
+}
+
+#[step(on_start = on_start, on_success = on_success, on_cancel = on_cancel, on_finish = on_finish)]
+async fn spawned_in_crashed_run() -> anyhow::Result<u32> {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(1)
+}
+
+#[pipeline(on_cancel = run_cancelled, on_finish = run_finished)]
+async fn crashes_with_a_spawned_step() -> anyhow::Result<u32> {
+    let _task = hookflow::spawn(spawned_in_crashed_run());
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    panic!("the body crashed")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crashed_run_cancels_the_steps_it_spawned() {
+    let report = Run::new()
+        .execute_async(crashes_with_a_spawned_step())
+        .await;
+    assert_eq!(
+        report.output().as_ref().unwrap_err().kind(),
+        ErrorKind::Panic
+    );
+    assert_eq!(report.status(), Some(Status::Crashed));
+    assert_eq!(take("crashes_with_a_spawned_step"), ["run-finish:crashed"]);
+    tokio::time::sleep(Duration::from_secs(7200)).await;
+    assert_eq!(
+        take("spawned_in_crashed_run"),
+        ["start#1", "cancel", "finish:cancelled"]
+    );
+    let failed: Vec<_> = report
+        .failed_steps()
+        .iter()
+        .map(|f| (f.name().to_owned(), f.kind()))
+        .collect();
+    assert_eq!(
+        failed,
+        [("spawned_in_crashed_run".to_owned(), ErrorKind::Cancelled)]
+    );
+}
+
+static CLEANUP_RAN: AtomicU32 = AtomicU32::new(0);
+
+#[step]
+async fn cleanup() -> u32 {
+    tokio::task::yield_now().await;
+    CLEANUP_RAN.fetch_add(1, Ordering::SeqCst);
+    7
+}
+
+async fn cleans_up(ctx: &HookContext) {
+    let r = cleanup().await;
+    record(
+        ctx.pipeline_name().unwrap(),
+        format!("cleanup:{}", r.is_ok()),
+    );
+}
+
+#[pipeline(on_crash = cleans_up, on_cancel = cleans_up)]
+async fn crashes_then_cleans_up() -> anyhow::Result<()> {
+    panic!("the body crashed")
+}
+
+#[tokio::test]
+async fn a_step_called_from_a_hook_of_a_crashed_run_still_runs() {
+    // Steps called from hooks are no steps of the run: the run's end does
+    // not cancel them.
+    let report = Run::new().execute_async(crashes_then_cleans_up()).await;
+    assert_eq!(report.status(), Some(Status::Crashed));
+    assert_eq!(take("crashes_then_cleans_up"), ["cleanup:true"]);
+    assert_eq!(CLEANUP_RAN.load(Ordering::SeqCst), 1);
+}
+
+#[step(on_success = on_success, on_cancel = on_cancel)]
+async fn after_a_crashed_inner_run() -> u32 {
+    tokio::task::yield_now().await;
+    3
+}
+
+#[pipeline]
+async fn inner_run_that_crashes() -> anyhow::Result<()> {
+    panic!("the inner body crashed")
+}
+
+#[pipeline]
+async fn outer_run_of_a_crashed_one() -> anyhow::Result<u32> {
+    let inner = inner_run_that_crashes().await;
+    anyhow::ensure!(inner.unwrap_err().kind() == ErrorKind::Panic);
+    Ok(after_a_crashed_inner_run().await?)
+}
+
+#[tokio::test]
+async fn a_crashed_nested_run_leaves_its_parent_run_alone() {
+    let report = Run::new().execute_async(outer_run_of_a_crashed_one()).await;
+    assert_eq!(*report.output().as_ref().unwrap(), 3);
+    assert_eq!(report.status(), Some(Status::Completed));
+    assert_eq!(take("after_a_crashed_inner_run"), ["success"]);
+}

@@ -123,6 +123,14 @@ pub(crate) fn pipeline_end(
     }
 }
 
+/// Whether a run that ends in `status` cancels what it leaves running (the
+/// steps of tasks it spawned and did not await): a run that crashed, or
+/// was cancelled or dropped, has ended, and so have its steps. A run that
+/// completed or failed (its body returned) leaves them be.
+pub(crate) fn run_end_cancels_steps(status: Status) -> bool {
+    matches!(status, Status::Crashed | Status::Cancelled)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +260,14 @@ mod tests {
         assert_eq!(status, Status::Crashed);
         let (status, _) = pipeline_end(AttemptEnd::Panicked("p".into()), name(), true);
         assert_eq!(status, Status::Crashed);
+    }
+
+    #[test]
+    fn a_crashed_or_cancelled_run_cancels_the_steps_it_left_running() {
+        assert!(run_end_cancels_steps(Status::Crashed));
+        assert!(run_end_cancels_steps(Status::Cancelled));
+        assert!(!run_end_cancels_steps(Status::Completed));
+        assert!(!run_end_cancels_steps(Status::Failed));
     }
 
     #[test]

@@ -536,7 +536,10 @@ impl Core {
     /// (`None` outside a run: nothing to build). Built only for a call that
     /// waits (a pending attempt, a retry delay).
     fn cancel_waiter(&self) -> Option<Cancel> {
-        let run = self.unit().frame.run()?;
+        let unit = self.unit();
+        // A step called from a hook is none of the run's (see
+        // `Unit::is_cancelled`).
+        let run = unit.frame.run().filter(|_| unit.in_run)?;
         Some(Box::pin(run.cancel.token.clone().cancelled_owned()))
     }
 
@@ -581,6 +584,7 @@ impl Core {
         }
         let next = if unit.is_pipeline() {
             let (status, error) = decide::pipeline_end(end, unit.name_cow(), unit.is_cancelled());
+            unit.end_run(status);
             Next::Terminal(status, error)
         } else {
             unit.after_attempt(end, self.attempt)
@@ -709,6 +713,9 @@ impl Core {
                     call::drop_guarded(f);
                 }
                 let err = StepError::cancelled(unit.name_cow(), unit.frame.attempt());
+                // A dropped run ends its spawned steps too (a dropped step
+                // leaves its run alone: only a run cancels itself).
+                unit.end_run(Status::Cancelled);
                 let finished = unit.reach(Status::Cancelled, Some(&err));
                 let plan = Plan::terminal(unit.hooks, Status::Cancelled);
                 unit.finish_sync(plan, Status::Cancelled, Some(&err), finished, None);

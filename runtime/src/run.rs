@@ -28,6 +28,11 @@ use crate::status::Status;
 /// gets a [`PipelineError`](crate::PipelineError) of kind
 /// [`Cancelled`](crate::ErrorKind::Cancelled) instead of the value (a body
 /// that panics still ends `Crashed`).
+///
+/// A run that crashes, or whose future is dropped, cancels itself the same
+/// way (the handle then reports it cancelled), so that the steps of tasks it
+/// [`spawn`]ed and left running end `Cancelled` too. Steps called from hooks
+/// are none of the run's: its cancellation does not reach them.
 #[derive(Clone, Debug)]
 pub struct CancelHandle {
     cancel: Arc<Cancel>,

@@ -16,7 +16,11 @@
 //! - The terminal state is recorded before the first terminal hook runs.
 //! - A hook's failure, panic or overrun is recorded and changes nothing
 //!   else. Steps called from inside a hook fire no hooks and are no steps
-//!   of the run.
+//!   of the run (its cancellation does not reach them).
+//! - A run cancelled through its handle ends `Cancelled`, whatever its body
+//!   returns (a panic still ends `Crashed`). A run that ends `Crashed` or
+//!   `Cancelled` (its future dropped) cancels the steps it leaves running,
+//!   in the tasks it spawned.
 //!
 //! The decisions themselves are in `decide`; which hooks fire in `lookup`;
 //! the ordered list and its cursor in `plan`; what gets recorded in
@@ -176,9 +180,35 @@ impl Unit {
         Cow::Borrowed(self.name())
     }
 
+    /// `true` when the call's run was cancelled (or ended crashed or
+    /// dropped, see [`end_run`](Self::end_run)). A step or run called from
+    /// a hook is none of the run's: its cancellation does not reach it (a
+    /// crashed run's `on_crash` hook may call a clean-up step).
     #[inline]
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.frame.run().is_some_and(|r| r.is_cancelled())
+        // `in_run` is read only once the run is cancelled.
+        self.frame
+            .run()
+            .is_some_and(|r| r.is_cancelled() && self.in_run)
+    }
+
+    /// A pipeline run reached `status`: if it ended crashed or cancelled,
+    /// cancels what it leaves running (steps in the tasks it spawned), as
+    /// its handle would.
+    pub(crate) fn end_run(&self, status: Status) {
+        if decide::run_end_cancels_steps(status) {
+            self.cancel_left_steps();
+        }
+    }
+
+    /// Cancels the run this unit is (nothing for a step: a step's end
+    /// leaves its run alone; a nested run's cancellation does not reach
+    /// its parent's).
+    #[cold]
+    fn cancel_left_steps(&self) {
+        if let (Kind::Pipeline(_), Some(run)) = (self.kind, self.frame.run()) {
+            run.cancel.cancel();
+        }
     }
 
     pub(crate) fn is_pipeline(&self) -> bool {
@@ -556,6 +586,7 @@ pub(crate) fn drive_pipeline_sync(
         },
     };
     let (status, error) = decide::pipeline_end(end, unit.name_cow(), unit.is_cancelled());
+    unit.end_run(status);
     unit.end_sync(status, error.as_ref(), None);
     record::closed(&unit.frame, false);
     match error {
