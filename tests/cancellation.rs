@@ -136,14 +136,19 @@ async fn cancellable() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(start_paused = true)]
-async fn cancelling_a_run_stops_running_steps_and_skips_the_rest() {
-    let run = Run::new();
+/// Cancels `run` through its handle 50 ms from now (Tokio's clock).
+fn cancel_in_50ms(run: &Run) {
     let handle = run.cancel_handle();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(50)).await;
         handle.cancel();
     });
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_a_run_stops_running_steps_and_skips_the_rest() {
+    let run = Run::new();
+    cancel_in_50ms(&run);
     let report = run.execute_async(cancellable()).await;
     let err = report.output().as_ref().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
@@ -252,11 +257,7 @@ async fn ignores_its_cancelled_step() -> anyhow::Result<u32> {
 #[tokio::test(start_paused = true)]
 async fn a_cancelled_run_whose_body_returns_ok_ends_cancelled() {
     let run = Run::new();
-    let handle = run.cancel_handle();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        handle.cancel();
-    });
+    cancel_in_50ms(&run);
     let report = run.execute_async(ignores_its_cancelled_step()).await;
     // The caller asked to cancel the run: it gets a cancellation, not the value.
     let err = report.output().as_ref().unwrap_err();

@@ -94,6 +94,22 @@ fn the_same_pipeline_without_durable_compiles_with_default_features() {
     assert!(ok, "a plain pipeline failed with default features:\n{text}");
 }
 
+/// A fixture's function that loads a TOML configuration and prints each
+/// problem as `problem FILE:LINE:COLUMN: MESSAGE | help: HELP`, or `loaded`.
+const PRINT_PROBLEMS: &str = r#"
+fn print_problems(file: &str, text: &str) {
+    match hookflow::config::Config::from_toml_str(file, text) {
+        Ok(_) => println!("loaded"),
+        Err(e) => {
+            for p in e.problems() {
+                let help = p.help().unwrap_or("-");
+                println!("problem {}:{}:{}: {} | help: {help}", p.file(), p.line(), p.column(), p.message());
+            }
+        }
+    }
+}
+"#;
+
 #[test]
 fn durable_in_a_configuration_file_without_the_journal_feature_is_a_problem_at_load() {
     let main_rs = r#"#[hookflow::pipeline]
@@ -102,14 +118,7 @@ fn nightly() {}
 fn main() {
     let _ = nightly();
     let text = "[pipelines.nightly]\n# the nightly batch\ndurable = true\n";
-    match hookflow::config::Config::from_toml_str("hookflow.toml", text) {
-        Ok(_) => println!("loaded"),
-        Err(e) => {
-            for p in e.problems() {
-                println!("problem {}:{}:{}: {} | help: {}", p.file(), p.line(), p.column(), p.message(), p.help().unwrap_or("-"));
-            }
-        }
-    }
+    print_problems("hookflow.toml", text);
     let off = "[pipelines.nightly]\ndurable = false\n";
     match hookflow::config::Config::from_toml_str("off.toml", off) {
         Ok(_) => println!("durable = false loaded"),
@@ -117,10 +126,11 @@ fn main() {
     }
 }
 "#;
+    let main_rs = format!("{main_rs}{PRINT_PROBLEMS}");
     let (ok, text) = cargo_in_user_crate(
         "durable-config-without-journal",
         &["config"],
-        main_rs,
+        &main_rs,
         "run",
     );
     assert!(ok, "the fixture did not run:\n{text}");
@@ -146,17 +156,11 @@ fn load() -> Result<(), std::io::Error> {
 fn main() {
     let _ = load();
     let text = "[alerters.ops]\nkind = \"slack\"\nurl = \"http://127.0.0.1:9/hook\"\n\n[steps.load]\non_failure = [{ suggest_fix = \"ops\" }]\n";
-    match hookflow::config::Config::from_toml_str("hookflow.toml", text) {
-        Ok(_) => println!("loaded"),
-        Err(e) => {
-            for p in e.problems() {
-                println!("problem {}:{}:{}: {} | help: {}", p.file(), p.line(), p.column(), p.message(), p.help().unwrap_or("-"));
-            }
-        }
-    }
+    print_problems("hookflow.toml", text);
 }
 "#;
-    let (ok, text) = cargo_in_user_crate("alerts-without-feature", &["config"], main_rs, "run");
+    let main_rs = format!("{main_rs}{PRINT_PROBLEMS}");
+    let (ok, text) = cargo_in_user_crate("alerts-without-feature", &["config"], &main_rs, "run");
     assert!(ok, "the fixture did not run:\n{text}");
     let problems: Vec<&str> = text.lines().filter(|l| l.starts_with("problem ")).collect();
     let help = "help: add `features = [\"alerts\"]` to hookflow in Cargo.toml";

@@ -187,8 +187,10 @@ pub mod __private {
     /// Clones a binding whose type the macro cannot name (a part of a
     /// pattern, an `impl Trait` argument) for the next attempt. The bound
     /// is on [`StepRetries`] rather than on `T`, so that rustc, which could
-    /// satisfy `&T: Clone` by borrowing, shows the error above instead of
-    /// suggesting a `&` in the parameter's pattern.
+    /// satisfy `&T: Clone` by borrowing, shows the retries message of
+    /// [`Copies`] instead of suggesting a `&` in the parameter's pattern.
+    /// (Where the type can be named, [`clone_arg`] is used: its error points
+    /// at the user's type.)
     #[inline]
     pub fn clone_part<T>(arg: &T) -> T
     where
