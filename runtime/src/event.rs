@@ -73,6 +73,12 @@ impl Event {
         self as usize
     }
 
+    /// `events` as a bit set (`1 << index`).
+    #[inline(always)]
+    pub(crate) fn mask(events: &[Event]) -> u8 {
+        events.iter().fold(0, |m, e| m | 1 << e.index())
+    }
+
     /// The events of a terminal state as a bit set (`1 << index`).
     #[inline]
     pub(crate) fn terminal_mask(status: Status) -> u8 {

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use crate::context::HookContext;
 use crate::error::panic_message;
 use crate::event::Event;
+use crate::status::Status;
 
 pub(crate) type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 
@@ -74,10 +75,32 @@ impl fmt::Debug for ErasedHook {
     }
 }
 
+/// One hook of a terminal state, in its set's flattened plan: its event and
+/// where it is (in the set's own lists, whose boxes never move).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Planned {
+    event: Event,
+    hook: *const ErasedHook,
+}
+
+impl Planned {
+    /// The event and the hook.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> (Event, &'static ErasedHook) {
+        // SAFETY: a `Planned` is only reachable through a `&'static HookSet`
+        // (`HookSet::terminal`), and points into that set's lists, which it
+        // never changes after building: the hook lives as long as the set.
+        (self.event, unsafe { &*self.hook })
+    }
+}
+
 /// The hooks of one step or pipeline, per event.
 #[derive(Debug)]
 pub struct HookSet {
     lists: [Box<[ErasedHook]>; Event::COUNT],
+    /// Each terminal state's hooks in firing order (see `Event::terminal`),
+    /// flattened once, so that a call walks one slice.
+    terminal: [Box<[Planned]>; 4],
     named: u8,
     /// Events with at least one hook.
     filled: u8,
@@ -89,6 +112,12 @@ impl HookSet {
     #[inline]
     pub(crate) fn get(&self, event: Event) -> &[ErasedHook] {
         &self.lists[event.index()]
+    }
+
+    /// Terminal state `status`'s hooks, in firing order.
+    #[inline(always)]
+    pub(crate) fn terminal(&'static self, status: Status) -> &'static [Planned] {
+        &self.terminal[terminal_index(status)]
     }
 
     /// `true` when the attribute names `event` (even with an empty list).
@@ -166,14 +195,51 @@ impl HookSetBuilder {
                 bits
             }
         });
+        let lists = self.lists.map(Vec::into_boxed_slice);
+        let terminal = [
+            Status::Completed,
+            Status::Failed,
+            Status::Crashed,
+            Status::Cancelled,
+        ]
+        .map(|status| {
+            Event::terminal(status)
+                .iter()
+                .flat_map(|&event| {
+                    lists[event.index()].iter().map(move |hook| Planned {
+                        event,
+                        hook: std::ptr::from_ref(hook),
+                    })
+                })
+                .collect::<Box<[Planned]>>()
+        });
         HookSet {
-            lists: self.lists.map(Vec::into_boxed_slice),
+            lists,
+            terminal,
             named: self.named,
             filled,
             asyncs,
         }
     }
 }
+
+/// Where terminal state `status`'s plan is in `HookSet::terminal`.
+#[inline(always)]
+fn terminal_index(status: Status) -> usize {
+    match status {
+        Status::Completed => 0,
+        Status::Failed => 1,
+        Status::Crashed => 2,
+        Status::Cancelled | Status::Running => 3,
+    }
+}
+
+// SAFETY: the raw pointers of `terminal` point into the set's own `lists`
+// (boxes that never move or change once built) of `Send + Sync` hooks; they
+// are read only through a shared, `'static` set.
+unsafe impl Send for HookSet {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for HookSet {}
 
 /// Gives the second and later hooks of one name in one event's list the
 /// names `name#2`, `name#3`, …: a hook's name identifies its call (in hook
