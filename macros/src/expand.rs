@@ -437,7 +437,7 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
 
     let ok = model.ok_type();
     let expose = if model.opaque {
-        quote!(::hookflow::__private::no_output)
+        quote!(::hookflow::__private::no_output())
     } else {
         quote! {{
             #[allow(unused_imports)]
@@ -464,7 +464,7 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
         // The wrapper stays an `async fn`: it holds every parameter until the
         // call ends, whatever the body uses, and takes every parameter
         // pattern and attribute an `async fn` takes.
-        quote_spanned!(span=> ::hookflow::__private::run_async::<#expected, _>(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body).await)
+        quote_spanned!(span=> ::hookflow::__private::run_async::<#expected, _, _>(&__HOOKFLOW_STEP, __hookflow_hooks, #expose, #body).await)
     } else {
         // The body as one closure: `return` and `?` keep their meaning, and
         // the entry point (one per call mode and return kind) is the only

@@ -44,6 +44,9 @@ fn anchor() -> &'static Anchor {
 }
 
 impl Stamp {
+    /// A placeholder, overwritten before anyone reads it.
+    pub(crate) const UNSET: Stamp = Stamp::Wall(SystemTime::UNIX_EPOCH);
+
     #[inline]
     pub(crate) fn now() -> Stamp {
         #[cfg(all(feature = "tsc-clock", target_arch = "x86_64"))]

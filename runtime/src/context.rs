@@ -33,19 +33,10 @@ impl OutputPtr {
 
 // SAFETY: it points at a `Send + Sync` value; holding or sending the
 // pointer is as safe as holding or sending a `&` to it. The runtime keeps
-// the value alive for as long as the pointer is used (see `Output`).
+// the value alive for as long as the pointer is used (see `HookContext::output`).
 unsafe impl Send for OutputPtr {}
 // SAFETY: see `Send` above.
 unsafe impl Sync for OutputPtr {}
-
-pub(crate) enum Output {
-    None,
-    /// Points at the step's output while the runtime lends the context to
-    /// hooks; the output outlives every borrow of the context (see
-    /// `HookContext::output`).
-    Borrowed(OutputPtr),
-    Owned(Box<dyn Any + Send + Sync>),
-}
 
 /// What a hook can see about the step or pipeline run it fires for.
 ///
@@ -72,7 +63,12 @@ pub struct HookContext {
     pub(crate) error: Option<StepError>,
     pub(crate) attempt: u32,
     pub(crate) finished: Option<Stamp>,
-    pub(crate) output: Output,
+    /// Points at the step's output (if shown) while the runtime lends the
+    /// context to hooks; the output outlives every borrow of the context
+    /// (see [`output`](Self::output)).
+    pub(crate) output: Option<OutputPtr>,
+    /// An output set by hand (`HookContextBuilder::output`).
+    pub(crate) owned_output: Option<Box<dyn Any + Send + Sync>>,
     pub(crate) failed_steps: Option<Arc<[FailedStep]>>,
     /// A delivery set by hand (`HookContextBuilder::delivery`); the
     /// runtime's deliveries are in a thread-local (see [`Delivery`]).
@@ -191,7 +187,7 @@ impl View for Owned {
 pub(crate) enum Src {
     /// The running step's or run's frame, lent to its hooks: the runtime
     /// builds such contexts next to the frame and lends them by `&` only
-    /// while the frame lives (as for `Output::Borrowed`).
+    /// while the frame lives (as for the output pointer).
     Lent(NonNull<dyn View>),
     /// A context that stands on its own (built by hand, a snapshot, or
     /// detached for a hook that outlives the step's stack).
@@ -223,7 +219,8 @@ impl HookContext {
             error,
             attempt,
             finished: None,
-            output: Output::None,
+            output: None,
+            owned_output: None,
             failed_steps: None,
             #[cfg(feature = "journal")]
             delivery: None,
@@ -245,7 +242,8 @@ impl HookContext {
             error: None,
             attempt: 1,
             finished: None,
-            output: Output::None,
+            output: None,
+            owned_output: None,
             failed_steps: None,
             #[cfg(feature = "journal")]
             delivery: None,
@@ -383,14 +381,13 @@ impl HookContext {
     /// Outputs whose type borrows (`&str`, types with lifetimes), is generic,
     /// or is not `Send + Sync` are not exposed: this returns `None` for them.
     pub fn output<T: Any>(&self) -> Option<&T> {
-        match &self.output {
-            Output::None => None,
+        match self.output {
             // SAFETY: a borrowed output is only installed by the runtime in a
             // context that lives on its stack (or its future's state) next to
             // the output, lent to hooks by `&` while the output is alive, and
             // never cloned or moved out with the pointer.
-            Output::Borrowed(ptr) => unsafe { ptr.0.as_ref() }.downcast_ref::<T>(),
-            Output::Owned(b) => b.downcast_ref::<T>(),
+            Some(ptr) => unsafe { ptr.0.as_ref() }.downcast_ref::<T>(),
+            None => self.owned_output.as_deref()?.downcast_ref::<T>(),
         }
     }
 
@@ -449,7 +446,8 @@ impl HookContext {
             error: self.error.clone(),
             attempt: self.attempt,
             finished: self.finished,
-            output: Output::None,
+            output: None,
+            owned_output: None,
             failed_steps: self.failed_steps.clone(),
             #[cfg(feature = "journal")]
             delivery: self.delivery.clone(),
@@ -520,7 +518,7 @@ impl HookContextBuilder {
 
     /// The output, readable with [`HookContext::output`].
     pub fn output<T: Any + Send + Sync>(mut self, value: T) -> Self {
-        self.ctx.output = Output::Owned(Box::new(value));
+        self.ctx.owned_output = Some(Box::new(value));
         self
     }
 

@@ -4,17 +4,21 @@
 //! `dyn Attempts` — as tokio's task harness drives a task through its raw
 //! vtable.
 //!
-//! A step call's first poll takes a lean path: the unit is built, sync
-//! `on_start` hooks fire, the first attempt is built and polled at once and,
-//! when it is ready, the call ends in the same pass, as a sync call does.
-//! The state machine takes over for whatever waits: a pending body, a
-//! timeout, a retry, an async hook.
+//! A step call's first poll takes a lean path on the poller's stack: the
+//! unit is built there, sync `on_start` hooks fire, the first attempt is
+//! built and polled at once and, when it is ready and the terminal hooks
+//! are sync, the call ends in the same pass, as a sync call does, having
+//! written nothing into the future. Whatever waits (a pending body, a
+//! timeout, a retry, an async hook, a cancelled run) moves the unit into a
+//! [`Core`] in the future, whose state machine takes over; a pipeline run
+//! starts there.
 //!
 //! The core owns the step's frame, fires and awaits hooks (their futures are
 //! already type-erased), runs timeouts, cancellation and retry delays, and
 //! walks the terminal plan with a cursor, so that a future dropped at any
 //! point fires exactly the hooks that are left — from `Drop`.
 
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -22,6 +26,7 @@ use std::time::Duration;
 use std::future::Future;
 
 use crate::call::{self, Awaiting, Started};
+use crate::clock::Stamp;
 use crate::context::{HookContext, OutputPtr};
 use crate::decide::{self, AttemptEnd, Next};
 use crate::error::{PipelineError, StepError};
@@ -178,7 +183,9 @@ enum Wait {
     },
 }
 
-/// The non-generic state of one async step call or pipeline run.
+/// The non-generic state of one async step call or pipeline run, once it
+/// needs more than one pass (a step call that ends in its first poll never
+/// builds one: see [`first_poll`]).
 pub(crate) struct Core {
     // First field: dropped before the unit, whose frame a firing plan's
     // context lends.
@@ -187,33 +194,140 @@ pub(crate) struct Core {
     error: Option<StepError>,
     attempt: u32,
     state: State,
-    init: Init,
-    unit: Option<Unit>,
+    unit: Unit,
+}
+
+/// A call's first poll: a pipeline run's builds its core and starts its
+/// state machine; a step call's takes the lean path of [`step_first_poll`].
+#[inline(never)]
+pub(crate) fn first_poll(
+    slot: &mut Option<Core>,
+    init: &Init,
+    cx: &mut Context<'_>,
+    body: &mut dyn Attempts,
+) -> Poll<Result<(), StepError>> {
+    match *init {
+        Init::Step(meta, hooks) => step_first_poll(slot, meta, hooks, cx, body),
+        Init::Pipeline(meta, hooks) => Core::run(slot, meta, hooks).drive(cx, body),
+    }
+}
+
+/// A step call's first poll, on the caller's stack (the lean path): builds
+/// the unit, fires sync `on_start` hooks, has the shell build and poll the
+/// first attempt at once and, when that is ready and the terminal hooks are
+/// sync, ends the call in the same pass, as a sync call does, without
+/// writing anything into the future. Whatever must wait (a pending body, a
+/// timeout, a retry, an async hook, a cancelled run) moves the unit into a
+/// [`Core`] in `slot`, whose state machine goes on from there. The unit
+/// moves before any context lending its frame outlives the poll.
+#[inline(always)]
+fn step_first_poll(
+    slot: &mut Option<Core>,
+    meta: &'static StepMeta,
+    hooks: &'static HookSet,
+    cx: &mut Context<'_>,
+    body: &mut dyn Attempts,
+) -> Poll<Result<(), StepError>> {
+    let (parent, in_hook) = current_in_hook();
+    // Dropped by hand at the end of the lean path (in line when it holds
+    // nothing to drop), or moved into a core.
+    let mut unit = ManuallyDrop::new(Unit::step(meta, hooks));
+    unit.place(meta, hooks, parent, in_hook, false);
+    unit.frame.started = Stamp::now();
+    if unit.timeout().is_some() || !unit.hooks.all_sync(&[Event::Start]) || unit.is_cancelled() {
+        let core = Core::adopt(slot, unit, State::Init);
+        core.begin_attempt();
+        let action = core.poll(cx);
+        return core.machine(cx, body, action);
+    }
+    // What `begin_attempt`, `fire_event` and `fired` do for a first
+    // attempt in no cancelled run, with sync `on_start` hooks.
+    record::attempt_started(&unit.frame, 1);
+    if unit.hooks.has(Event::Start) {
+        let _entered = enter(&unit.frame);
+        unit.fire_sync(Event::Start, None);
+        if unit.is_cancelled() {
+            // Cancelled by an `on_start` hook: as the state machine sees
+            // it, after the attempt's future is built.
+            drop(_entered);
+            let core = Core::adopt(slot, unit, State::Build);
+            return core.machine(cx, body, Action::Attempt);
+        }
+    }
+    match body.poll(cx, &unit.frame, true) {
+        Poll::Ready(Ok(output)) if unit.hooks.all_sync(Event::terminal(Status::Completed)) => {
+            // The common path: the call ends here.
+            let status = Status::Completed;
+            let finished = unit.reach(status, None);
+            if unit.hooks.any_terminal(status) {
+                let _entered = enter(&unit.frame);
+                unit.fire_terminal_here(status, None, finished, output);
+            }
+            record::closed(&unit.frame, false);
+            Unit::release(&mut unit);
+            Poll::Ready(Ok(()))
+        }
+        Poll::Ready(Ok(output)) => {
+            let core = Core::adopt(slot, unit, State::Body);
+            core.complete(output);
+            let action = core.poll(cx);
+            core.machine(cx, body, action)
+        }
+        Poll::Pending => {
+            let core = Core::adopt(slot, unit, State::Body);
+            match core.first_pending(cx) {
+                Action::Pending => Poll::Pending,
+                action => core.machine(cx, body, action),
+            }
+        }
+        Poll::Ready(Err(end)) => {
+            let core = Core::adopt(slot, unit, State::Body);
+            core.attempt_ended(end, None);
+            let action = core.poll(cx);
+            core.machine(cx, body, action)
+        }
+    }
 }
 
 impl Core {
-    /// The core of a call not yet polled.
-    #[inline]
-    pub(crate) fn new(init: Init) -> Core {
-        Core {
+    /// The core of a call that needs the state machine, its unit moved in
+    /// (out of line: the lean path never builds one).
+    #[inline(never)]
+    fn adopt(slot: &mut Option<Core>, unit: ManuallyDrop<Unit>, state: State) -> &mut Core {
+        slot.insert(Core {
+            wait: Wait::None,
+            error: None,
+            attempt: 1,
+            state,
+            unit: ManuallyDrop::into_inner(unit),
+        })
+    }
+
+    /// The core of a pipeline run, at its first poll.
+    #[inline(never)]
+    fn run<'a>(
+        slot: &'a mut Option<Core>,
+        meta: &'static PipelineMeta,
+        hooks: &'static PipelineHooks,
+    ) -> &'a mut Core {
+        slot.insert(Core {
             wait: Wait::None,
             error: None,
             attempt: 1,
             state: State::Init,
-            init,
-            unit: None,
-        }
+            unit: Unit::pipeline(meta, hooks),
+        })
     }
 
     #[inline]
     fn unit(&self) -> &Unit {
-        self.unit.as_ref().expect("the unit exists once polled")
+        &self.unit
     }
 
     /// The frame to enter while the shell builds or polls the body.
     #[inline]
     fn frame(&self) -> &Frame {
-        &self.unit().frame
+        &self.unit.frame
     }
 
     /// Drives the call as far as it goes in this poll; `body` builds, polls
@@ -225,16 +339,8 @@ impl Core {
         cx: &mut Context<'_>,
         body: &mut dyn Attempts,
     ) -> Poll<Result<(), StepError>> {
-        if self.is_fresh_step() {
-            match self.first_poll(cx, body) {
-                Action::Pending => Poll::Pending,
-                Action::Done => Poll::Ready(self.result()),
-                action => self.machine(cx, body, action),
-            }
-        } else {
-            let action = self.poll(cx);
-            self.machine(cx, body, action)
-        }
+        let action = self.poll(cx);
+        self.machine(cx, body, action)
     }
 
     /// The state machine's loop, from `action` on.
@@ -289,64 +395,6 @@ impl Core {
         }
     }
 
-    /// `true` before a step call's first poll, which
-    /// [`first_poll`](Self::first_poll) takes.
-    #[inline]
-    fn is_fresh_step(&self) -> bool {
-        self.state == State::Init && matches!(self.init, Init::Step(..))
-    }
-
-    /// A step call's first poll, in one pass when it can be: builds the
-    /// unit, fires sync `on_start` hooks, has the shell build and poll the
-    /// first attempt at once and, when that is ready, ends the call. A
-    /// timeout, an async `on_start` hook or a cancelled run leave the
-    /// attempt to the state machine; a pending, failed or panicked attempt
-    /// goes on there.
-    #[inline(always)]
-    fn first_poll(&mut self, cx: &mut Context<'_>, body: &mut dyn Attempts) -> Action {
-        let Init::Step(meta, hooks) = self.init else {
-            return self.advance(cx);
-        };
-        // Built where it stays, then placed under its parent, if any.
-        let (parent, in_hook) = current_in_hook();
-        let unit = self.unit.insert(Unit::step_alone(meta, hooks, in_hook));
-        unit.place(meta, hooks, parent, false);
-        if unit.timeout().is_some() || !unit.hooks.all_sync(&[Event::Start]) || unit.is_cancelled()
-        {
-            self.begin_attempt();
-            return self.poll(cx);
-        }
-        // What `begin_attempt`, `fire_event` and `fired` do for a first
-        // attempt in no cancelled run, with sync `on_start` hooks.
-        record::attempt_started(&unit.frame, 1);
-        if unit.hooks.has(Event::Start) {
-            let _entered = enter(&unit.frame);
-            unit.fire_sync(Event::Start, None);
-            if unit.is_cancelled() {
-                // Cancelled by an `on_start` hook: as the state machine
-                // sees it, after the attempt's future is built.
-                self.state = State::Build;
-                return Action::Attempt;
-            }
-        }
-        self.state = State::Body;
-        match body.poll(cx, &unit.frame, true) {
-            Poll::Pending => self.first_pending(cx),
-            Poll::Ready(Ok(output)) => {
-                // `complete`, in line: the common path.
-                self.terminate_here(Status::Completed, None, output);
-                match self.state {
-                    State::Done => Action::Done,
-                    _ => self.poll(cx),
-                }
-            }
-            Poll::Ready(Err(end)) => {
-                self.attempt_ended(end, None);
-                self.poll(cx)
-            }
-        }
-    }
-
     /// The first attempt is pending: inside a run, it now waits for the
     /// run's cancellation too (built only now, as most calls never wait).
     fn first_pending(&mut self, cx: &mut Context<'_>) -> Action {
@@ -369,21 +417,8 @@ impl Core {
     fn advance(&mut self, cx: &mut Context<'_>) -> Action {
         loop {
             match self.state {
-                State::Init => {
-                    match self.init {
-                        Init::Step(meta, hooks) => {
-                            // Built where it stays, then placed under its
-                            // parent, if any.
-                            let (parent, in_hook) = current_in_hook();
-                            let unit = self.unit.insert(Unit::step_alone(meta, hooks, in_hook));
-                            unit.place(meta, hooks, parent, false);
-                        }
-                        Init::Pipeline(meta, hooks) => {
-                            self.unit = Some(Unit::pipeline(meta, hooks));
-                        }
-                    }
-                    self.begin_attempt();
-                }
+                // A run's first poll: its body starts.
+                State::Init => self.begin_attempt(),
                 State::Firing(phase) => {
                     if self.poll_plan(cx).is_pending() {
                         return Action::Pending;
@@ -457,7 +492,7 @@ impl Core {
 
     /// Walks the plan: sync hooks in place, async ones awaited in turn.
     fn poll_plan(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let unit = self.unit.as_ref().expect("the unit exists once polled");
+        let unit = &self.unit;
         let Wait::Firing(f) = &mut self.wait else {
             return Poll::Ready(());
         };
@@ -627,7 +662,7 @@ impl Core {
         error: Option<StepError>,
         output: Option<OutputPtr>,
     ) {
-        let unit = self.unit.as_ref().expect("the unit exists once polled");
+        let unit = &self.unit;
         let finished = unit.reach(status, error.as_ref());
         let events = Event::terminal(status);
         if !unit.hooks.any_terminal(status) {
@@ -638,7 +673,7 @@ impl Core {
         if unit.hooks.all_sync(events) {
             // Sync hooks only: nothing to await, fired in place.
             let _entered = enter(&unit.frame);
-            unit.fire_terminal_here(status, events, error.as_ref(), finished, output);
+            unit.fire_terminal_here(status, error.as_ref(), finished, output);
             self.error = error;
             self.state = State::Done;
             return;
@@ -651,9 +686,7 @@ impl Core {
 
     /// The call's error, once done (`Ok` on success).
     fn result(&mut self) -> Result<(), StepError> {
-        if let Some(unit) = &self.unit {
-            record::closed(&unit.frame, false);
-        }
+        record::closed(&self.unit.frame, false);
         match self.error.take() {
             Some(err) => Err(err),
             None => Ok(()),
@@ -679,9 +712,7 @@ impl Core {
     #[inline(never)]
     fn on_drop_early(&mut self) {
         let state = std::mem::replace(&mut self.state, State::Done);
-        let Some(unit) = self.unit.as_ref() else {
-            return;
-        };
+        let unit = &self.unit;
         let firing = match std::mem::replace(&mut self.wait, Wait::None) {
             Wait::Firing(f) => Some(f),
             _ => None,

@@ -8,6 +8,7 @@ use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -15,7 +16,7 @@ use std::task::{Context, Poll};
 use crate::call::take_panic;
 use crate::context::OutputPtr;
 use crate::decide::AttemptEnd;
-use crate::driver::{Attempts, Core, Init, Op};
+use crate::driver::{first_poll, Attempts, Core, Init, Op};
 use crate::error::{PipelineError, StepError};
 use crate::frame::{enter, Frame};
 use crate::hook::{HookSet, PipelineHooks};
@@ -131,12 +132,38 @@ impl<F: FnMut() -> O, O> Body for Retry<F> {
     }
 }
 
-/// Gives hooks a view of the output (see `HookContext::output`).
-pub type Expose<T> = fn(&T) -> Option<OutputPtr>;
+/// Whether hooks see a step's output (see `HookContext::output`): chosen at
+/// the step's definition, as a type, so that the call is static.
+pub trait Expose<T>: Copy {
+    /// The pointer hooks see, if they see the output.
+    fn expose(self, value: &T) -> Option<OutputPtr>;
+}
+
+/// The output is shown to hooks (`'static + Send + Sync` outputs).
+#[derive(Clone, Copy, Debug)]
+pub struct Shown;
+
+impl<T: Any + Send + Sync> Expose<T> for Shown {
+    #[inline(always)]
+    fn expose(self, value: &T) -> Option<OutputPtr> {
+        Some(OutputPtr::new(value))
+    }
+}
 
 /// The output is not shown to hooks.
-pub fn no_output<T>(_: &T) -> Option<OutputPtr> {
-    None
+#[derive(Clone, Copy, Debug)]
+pub struct Hidden;
+
+impl<T> Expose<T> for Hidden {
+    #[inline(always)]
+    fn expose(self, _: &T) -> Option<OutputPtr> {
+        None
+    }
+}
+
+/// The output is not shown to hooks.
+pub const fn no_output() -> Hidden {
+    Hidden
 }
 
 /// Chooses, at the step's definition, whether its output can be shown to
@@ -151,25 +178,25 @@ impl<T> Probe<T> {
 
 #[doc(hidden)]
 pub trait ExposeOutput<T> {
-    fn expose(&self) -> Expose<T>;
+    fn expose(&self) -> Shown;
 }
 
 impl<T: Any + Send + Sync> ExposeOutput<T> for Probe<T> {
     #[inline]
-    fn expose(&self) -> Expose<T> {
-        |v| Some(OutputPtr::new(v))
+    fn expose(&self) -> Shown {
+        Shown
     }
 }
 
 #[doc(hidden)]
 pub trait HideOutput<T> {
-    fn expose(&self) -> Expose<T>;
+    fn expose(&self) -> Hidden;
 }
 
 impl<T> HideOutput<T> for &Probe<T> {
     #[inline]
-    fn expose(&self) -> Expose<T> {
-        no_output::<T>
+    fn expose(&self) -> Hidden {
+        Hidden
     }
 }
 
@@ -177,10 +204,10 @@ impl<T> HideOutput<T> for &Probe<T> {
 
 /// A sync step's body and the value of its successful attempt, as the
 /// lifecycle sees it (`M` says how the body is called and what it returns).
-struct SyncCall<B, T, M> {
+struct SyncCall<B, T, X, M> {
     body: B,
     out: Option<T>,
-    expose: Expose<T>,
+    expose: X,
     mode: PhantomData<fn() -> M>,
 }
 
@@ -193,37 +220,41 @@ struct RetryPlain;
 /// Called per attempt, returns `R` (a `Result`).
 struct RetryResult<R>(PhantomData<R>);
 
-impl<T, F: FnOnce() -> T> SyncBody for SyncCall<Option<F>, T, OncePlain> {
+impl<T, X: Expose<T>, F: FnOnce() -> T> SyncBody for SyncCall<Option<F>, T, X, OncePlain> {
     fn attempt(&mut self) -> Result<Option<OutputPtr>, anyhow::Error> {
         let Some(body) = self.body.take() else {
             attempted_twice()
         };
-        Ok((self.expose)(self.out.insert(body())))
+        Ok(self.expose.expose(self.out.insert(body())))
     }
 }
 
-impl<R: StepReturn, F: FnOnce() -> R> SyncBody for SyncCall<Option<F>, R::Ok, OnceResult<R>> {
+impl<R: StepReturn, X: Expose<R::Ok>, F: FnOnce() -> R> SyncBody
+    for SyncCall<Option<F>, R::Ok, X, OnceResult<R>>
+{
     fn attempt(&mut self) -> Result<Option<OutputPtr>, anyhow::Error> {
         let Some(body) = self.body.take() else {
             attempted_twice()
         };
         match body().into_result() {
-            Ok(v) => Ok((self.expose)(self.out.insert(v))),
+            Ok(v) => Ok(self.expose.expose(self.out.insert(v))),
             Err(e) => Err(e.into_anyhow()),
         }
     }
 }
 
-impl<T, F: FnMut() -> T> SyncBody for SyncCall<F, T, RetryPlain> {
+impl<T, X: Expose<T>, F: FnMut() -> T> SyncBody for SyncCall<F, T, X, RetryPlain> {
     fn attempt(&mut self) -> Result<Option<OutputPtr>, anyhow::Error> {
-        Ok((self.expose)(self.out.insert((self.body)())))
+        Ok(self.expose.expose(self.out.insert((self.body)())))
     }
 }
 
-impl<R: StepReturn, F: FnMut() -> R> SyncBody for SyncCall<F, R::Ok, RetryResult<R>> {
+impl<R: StepReturn, X: Expose<R::Ok>, F: FnMut() -> R> SyncBody
+    for SyncCall<F, R::Ok, X, RetryResult<R>>
+{
     fn attempt(&mut self) -> Result<Option<OutputPtr>, anyhow::Error> {
         match (self.body)().into_result() {
-            Ok(v) => Ok((self.expose)(self.out.insert(v))),
+            Ok(v) => Ok(self.expose.expose(self.out.insert(v))),
             Err(e) => Err(e.into_anyhow()),
         }
     }
@@ -274,13 +305,14 @@ macro_rules! drive {
 /// the generated wrapper of `#[step] fn` calls this (or one of its three
 /// siblings) with the body as a closure.
 #[inline]
-pub fn run_plain<T, F>(
+pub fn run_plain<T, X, F>(
     meta: &'static StepMeta,
     hooks: &'static HookSet,
-    expose: Expose<T>,
+    expose: X,
     body: F,
 ) -> Result<T, StepError>
 where
+    X: Expose<T>,
     F: FnOnce() -> T,
 {
     drive!(meta, hooks, expose, Some(body), OncePlain)
@@ -288,13 +320,14 @@ where
 
 /// Runs a sync step without `retries` that returns a `Result`.
 #[inline]
-pub fn run_once<R, F>(
+pub fn run_once<R, X, F>(
     meta: &'static StepMeta,
     hooks: &'static HookSet,
-    expose: Expose<R::Ok>,
+    expose: X,
     body: F,
 ) -> Result<R::Ok, StepError>
 where
+    X: Expose<R::Ok>,
     R: StepReturn,
     F: FnOnce() -> R,
 {
@@ -304,13 +337,14 @@ where
 /// Runs a sync step with `retries` whose return type is not a `Result`
 /// (`body` clones its arguments on each call).
 #[inline]
-pub fn run_plain_retry<T, F>(
+pub fn run_plain_retry<T, X, F>(
     meta: &'static StepMeta,
     hooks: &'static HookSet,
-    expose: Expose<T>,
+    expose: X,
     body: F,
 ) -> Result<T, StepError>
 where
+    X: Expose<T>,
     F: FnMut() -> T,
 {
     drive!(meta, hooks, expose, body, RetryPlain)
@@ -318,13 +352,14 @@ where
 
 /// Runs a sync step with `retries` that returns a `Result`.
 #[inline]
-pub fn run_retry<R, F>(
+pub fn run_retry<R, X, F>(
     meta: &'static StepMeta,
     hooks: &'static HookSet,
-    expose: Expose<R::Ok>,
+    expose: X,
     body: F,
 ) -> Result<R::Ok, StepError>
 where
+    X: Expose<R::Ok>,
     R: StepReturn,
     F: FnMut() -> R,
 {
@@ -371,30 +406,54 @@ pin_project_lite::pin_project! {
     /// generic shell around the non-generic async lifecycle (`driver`). It
     /// only builds, polls and drops the body's attempt futures and keeps
     /// the output.
-    pub struct StepFuture<R: StepReturn, B: Body> {
+    pub struct StepFuture<R: StepReturn, X, B: Body> {
         // Only what the call needs is written when the future is made
-        // (what to build, the body); the core is built in place at the
-        // first poll, so that moving the fresh future into the wrapper's
-        // state copies little that was just written.
+        // (what to build, the body); a core is built in place only when
+        // the call needs its state machine (see `driver::first_poll`).
         init: Init,
-        core: Option<Core>,
+        // Dropped by hand (below), and only when there is one: most calls
+        // never build one.
+        core: ManuallyDrop<Option<Core>>,
         body: B,
         #[pin]
         fut: Option<B::Out>,
         out: Option<R::Ok>,
-        expose: Expose<R::Ok>,
+        expose: X,
     }
 
-    impl<R: StepReturn, B: Body> PinnedDrop for StepFuture<R, B> {
+    impl<R: StepReturn, X, B: Body> PinnedDrop for StepFuture<R, X, B> {
+        // Two tests in line; the work out of line (most calls end with
+        // neither an attempt's future nor a core left).
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             // The body goes first: its own `Drop` runs before `on_cancel`.
-            drop_fut(this.fut.as_mut());
-            if let Some(core) = this.core {
-                core.on_drop();
+            if this.fut.is_some() {
+                drop_fut_cold(this.fut.as_mut());
+            }
+            if this.core.is_some() {
+                drop_core(this.core);
             }
         }
     }
+}
+
+/// Drops the attempt's future of a call dropped before it ended.
+#[cold]
+#[inline(never)]
+fn drop_fut_cold<F>(fut: Pin<&mut Option<F>>) {
+    drop_fut(fut);
+}
+
+/// Drops a call's core: fires what is left, exactly once (see
+/// [`Core::on_drop`]).
+#[inline(never)]
+fn drop_core(core: &mut ManuallyDrop<Option<Core>>) {
+    if let Some(core) = &mut **core {
+        core.on_drop();
+    }
+    // SAFETY: dropped once, here, as the future goes away; the field is not
+    // used after this.
+    unsafe { ManuallyDrop::drop(core) };
 }
 
 /// Runs `f`, catching its panic: not generic, so that one copy of the
@@ -413,16 +472,17 @@ fn drop_fut<F>(mut fut: Pin<&mut Option<F>>) {
 
 /// The shell's fields that know the body's types, lent to the core for one
 /// poll.
-struct Lent<'a, R: StepReturn, B: Body> {
+struct Lent<'a, R: StepReturn, X, B: Body> {
     body: &'a mut B,
     fut: Pin<&'a mut Option<B::Out>>,
     out: &'a mut Option<R::Ok>,
-    expose: Expose<R::Ok>,
+    expose: X,
 }
 
-impl<R, B> Attempts for Lent<'_, R, B>
+impl<R, X, B> Attempts for Lent<'_, R, X, B>
 where
     R: StepReturn,
+    X: Expose<R::Ok>,
     B: Body,
     B::Out: Future<Output = R::Value>,
 {
@@ -442,7 +502,9 @@ where
         let caught = {
             let _entered = enter(frame);
             let (body, fut, out) = (&mut *self.body, &mut self.fut, &mut polled);
-            guarded(&mut || {
+            // The closure itself, not behind `dyn`: the body's poll is then
+            // compiled in place, with no call of its own.
+            catch_unwind(AssertUnwindSafe(|| {
                 if op.builds() {
                     fut.set(Some(body.attempt()));
                 }
@@ -451,26 +513,42 @@ where
                     if let Some(f) = fut.as_mut().as_pin_mut() {
                         *out = f.poll(cx);
                     }
+                    if out.is_ready() {
+                        // Done with: dropped here, under the same guard (a
+                        // panic of its `Drop` leaves `None` in its place
+                        // and changes nothing: the attempt's value stands).
+                        fut.set(None);
+                    }
                 }
-            })
+            }))
         };
         let end = match (caught, polled) {
             (Ok(()), Poll::Pending) if op.polls() => return Poll::Pending,
             (Ok(()), Poll::Pending) => return Poll::Ready(Ok(None)),
-            (Ok(()), Poll::Ready(r)) => match R::read(r) {
-                Ok(v) => Ok((self.expose)(self.out.insert(v))),
-                Err(e) => Err(AttemptEnd::Error(e.into_anyhow())),
-            },
-            (Err(p), _) => Err(AttemptEnd::Panicked(take_panic(p))),
+            (caught, Poll::Ready(r)) => {
+                if let Err(p) = caught {
+                    // The finished future's `Drop` panicked.
+                    take_panic(p);
+                }
+                match R::read(r) {
+                    Ok(v) => Ok(self.expose.expose(self.out.insert(v))),
+                    Err(e) => Err(AttemptEnd::Error(e.into_anyhow())),
+                }
+            }
+            (Err(p), Poll::Pending) => {
+                let end = Err(AttemptEnd::Panicked(take_panic(p)));
+                drop_fut(self.fut.as_mut());
+                end
+            }
         };
-        drop_fut(self.fut.as_mut());
         Poll::Ready(end)
     }
 }
 
-impl<R, B> Future for StepFuture<R, B>
+impl<R, X, B> Future for StepFuture<R, X, B>
 where
     R: StepReturn,
+    X: Expose<R::Ok>,
     B: Body,
     B::Out: Future<Output = R::Value>,
 {
@@ -478,17 +556,17 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut lent = Lent::<R, B> {
+        let mut lent = Lent::<R, X, B> {
             body: this.body,
             fut: this.fut,
             out: this.out,
             expose: *this.expose,
         };
-        let core = match this.core {
-            Some(core) => core,
-            None => this.core.insert(Core::new(*this.init)),
+        let polled = match &mut **this.core {
+            Some(core) => core.drive(cx, &mut lent),
+            None => first_poll(this.core, this.init, cx, &mut lent),
         };
-        match core.drive(cx, &mut lent) {
+        match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(())) => match lent.out.take() {
                 Some(v) => Poll::Ready(Ok(v)),
@@ -502,20 +580,21 @@ where
 /// Runs an async step: the generated wrapper of `#[step] async fn` returns
 /// this.
 #[inline]
-pub fn run_async<R, B>(
+pub fn run_async<R, X, B>(
     meta: &'static StepMeta,
     hooks: &'static HookSet,
-    expose: Expose<R::Ok>,
+    expose: X,
     body: B,
-) -> StepFuture<R, B>
+) -> StepFuture<R, X, B>
 where
     R: StepReturn,
+    X: Expose<R::Ok>,
     B: Body,
     B::Out: Future<Output = R::Value>,
 {
     StepFuture {
         init: Init::Step(meta, hooks),
-        core: None,
+        core: ManuallyDrop::new(None),
         body,
         fut: None,
         out: None,
@@ -528,7 +607,7 @@ pin_project_lite::pin_project! {
     /// `#[pipeline] async fn` awaits.
     pub struct PipelineFuture<R: StepReturn, F> {
         #[pin]
-        shell: StepFuture<R, OnceFut<F>>,
+        shell: StepFuture<R, Hidden, OnceFut<F>>,
     }
 }
 
@@ -545,7 +624,7 @@ where
         match shell.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(v)) => Poll::Ready(Ok(v)),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(match shell.project().core {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(match &**shell.project().core {
                 Some(core) => core.pipeline_error(e),
                 None => unreachable!("a polled call has its core"),
             })),
@@ -568,11 +647,11 @@ where
     PipelineFuture {
         shell: StepFuture {
             init: Init::Pipeline(meta, hooks),
-            core: None,
+            core: ManuallyDrop::new(None),
             body: OnceFut(Some(body)),
             fut: None,
             out: None,
-            expose: no_output::<R::Ok>,
+            expose: Hidden,
         },
     }
 }

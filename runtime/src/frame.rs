@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -72,6 +73,12 @@ impl RunRef {
         RunRef(self.ptr())
     }
 
+    /// `true` when this holds a share of its run.
+    #[inline(always)]
+    pub(crate) fn is_owned(&self) -> bool {
+        self.0.addr() & OWNED != 0
+    }
+
     #[inline]
     fn ptr(&self) -> *const RunShared {
         self.0.map_addr(|a| a & !OWNED)
@@ -101,13 +108,66 @@ impl RunRef {
 }
 
 impl Drop for RunRef {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if self.0.addr() & OWNED != 0 {
-            // SAFETY: made by `owned` from `Arc::into_raw`; dropped once.
-            drop(unsafe { Arc::from_raw(self.ptr()) });
+        if self.is_owned() {
+            release(self.ptr());
         }
     }
+}
+
+/// Gives back a share of a run (out of line: a frame's drop stays a few
+/// tests).
+#[cold]
+#[inline(never)]
+fn release(run: *const RunShared) {
+    // SAFETY: made by `RunRef::owned` from `Arc::into_raw`; its `RunRef` is
+    // being dropped, so this share is given back once.
+    drop(unsafe { Arc::from_raw(run) });
+}
+
+/// A frame's span: dropped in line when it is none (a step's span when
+/// `tracing` can see nothing, the common case), so that a frame's drop
+/// stays a few tests; a real span's drop is out of line.
+pub(crate) struct FrameSpan(ManuallyDrop<Span>);
+
+impl FrameSpan {
+    #[inline(always)]
+    pub(crate) fn new(span: Span) -> FrameSpan {
+        FrameSpan(ManuallyDrop::new(span))
+    }
+}
+
+impl std::ops::Deref for FrameSpan {
+    type Target = Span;
+    #[inline(always)]
+    fn deref(&self) -> &Span {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for FrameSpan {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Span {
+        &mut self.0
+    }
+}
+
+impl Drop for FrameSpan {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !self.0.is_none() {
+            drop_span(&mut self.0);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn drop_span(span: &mut ManuallyDrop<Span>) {
+    // SAFETY: called once, from `FrameSpan::drop`; the span is not used
+    // after it.
+    unsafe { ManuallyDrop::drop(span) }
 }
 
 pub(crate) struct Frame {
@@ -117,7 +177,11 @@ pub(crate) struct Frame {
     pub(crate) max_attempts: u32,
     status: AtomicU8,
     pub(crate) started: Stamp,
-    pub(crate) span: Span,
+    pub(crate) span: FrameSpan,
+    /// `false` when nothing `tracing` can show was listening as the call
+    /// started (see `record::tracing_on`): the records seam then skips its
+    /// hot events with this one test.
+    pub(crate) traced: bool,
     /// The journal of this step call or run, in a durable run.
     #[cfg(feature = "journal")]
     pub(crate) log: Option<Arc<crate::durable::StepLog>>,
@@ -133,7 +197,8 @@ impl Frame {
             max_attempts,
             status: AtomicU8::new(Status::Running.to_u8()),
             started: Stamp::now(),
-            span,
+            span: FrameSpan::new(span),
+            traced: true,
             #[cfg(feature = "journal")]
             log: None,
         }
@@ -148,8 +213,9 @@ impl Frame {
             attempt: AtomicU32::new(1),
             max_attempts,
             status: AtomicU8::new(Status::Running.to_u8()),
-            started: Stamp::now(),
-            span: Span::none(),
+            started: Stamp::UNSET,
+            span: FrameSpan::new(Span::none()),
+            traced: false,
             #[cfg(feature = "journal")]
             log: None,
         }
@@ -158,6 +224,17 @@ impl Frame {
     #[inline]
     pub(crate) fn run(&self) -> Option<&RunShared> {
         self.run.get()
+    }
+
+    /// `true` when dropping this frame has work to do: a share of its run,
+    /// a span, or a journal to give back.
+    #[inline(always)]
+    pub(crate) fn holds_something(&self) -> bool {
+        #[cfg(feature = "journal")]
+        if self.log.is_some() {
+            return true;
+        }
+        self.run.is_owned() || !self.span.is_none()
     }
 
     #[inline]
@@ -205,7 +282,7 @@ impl Frame {
     /// outlive this frame).
     pub(crate) fn task_of(&self) -> Frame {
         let run = self.run.to_arc().map_or(RunRef::NONE, RunRef::owned);
-        let mut frame = Frame::new(Scope::Task, run, 1, self.span.clone());
+        let mut frame = Frame::new(Scope::Task, run, 1, Span::clone(&self.span));
         frame.started = self.started;
         frame.set_status(self.status());
         if let Scope::Step(meta) = self.scope {
@@ -247,7 +324,7 @@ impl View for Frame {
             max_attempts: self.max_attempts,
             started: Some(self.started),
             resources: self.run().map(|r| r.resources.clone()),
-            span: self.span.clone(),
+            span: Span::clone(&self.span),
         }
     }
 }

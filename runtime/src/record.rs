@@ -18,6 +18,18 @@ use crate::hook::ErasedHook;
 use crate::outcome::{HookOutcome, HookStatus};
 use crate::status::Status;
 
+/// `false` when no `tracing` subscriber (nor tracing's `log` bridge) can
+/// see anything: then a step's span is never built (it stays
+/// [`Span::none()`](tracing::Span::none)) and its frame is not
+/// [`traced`](Frame::traced): the events of its hot path are skipped with
+/// one test. One load of tracing's global level filter.
+#[inline(always)]
+pub(crate) fn tracing_on() -> bool {
+    use tracing::level_filters::LevelFilter;
+    LevelFilter::current() != LevelFilter::OFF
+        || tracing::if_log_enabled! { tracing::Level::ERROR, { true } else { false } }
+}
+
 fn run_id(frame: &Frame) -> Option<tracing::field::DisplayValue<uuid::Uuid>> {
     frame.run().map(|r| tracing::field::display(r.run_id))
 }
@@ -30,9 +42,9 @@ pub(crate) fn attempt_started(frame: &Frame, attempt: u32) {
     if let (Some(log), Some(meta)) = (&frame.log, frame.step_meta()) {
         log.attempt_started(meta, attempt, frame.max_attempts);
     }
-    if let Some(meta) = frame.step_meta() {
+    if let (true, Some(meta)) = (frame.traced, frame.step_meta()) {
         tracing::debug!(
-            parent: &frame.span,
+            parent: &*frame.span,
             step = meta.name(),
             run_id = run_id(frame),
             attempt,
@@ -48,7 +60,7 @@ pub(crate) fn attempt_failed(frame: &Frame, err: &StepError) {
         log.step_ended(err.attempt(), Status::Failed, Some(err), true);
     }
     tracing::warn!(
-        parent: &frame.span,
+        parent: &*frame.span,
         step = err.step_name(),
         run_id = run_id(frame),
         attempt = err.attempt(),
@@ -68,7 +80,20 @@ pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>,
     if frame.log.is_some() {
         journal_terminal(frame, status, error);
     }
-    let span = &frame.span;
+    if frame.traced {
+        trace_terminal(frame, status, error);
+    }
+    match (frame.step_meta(), error, frame.run()) {
+        (Some(_), Some(err), Some(run)) if in_run => run.push_failed(FailedStep::from_error(err)),
+        (None, _, Some(run)) => run.set_status(status),
+        _ => {}
+    }
+}
+
+/// The terminal state's span field and event.
+#[inline(never)]
+fn trace_terminal(frame: &Frame, status: Status, error: Option<&StepError>) {
+    let span: &tracing::Span = &frame.span;
     if !span.is_disabled() {
         span.record("status", status.as_str());
     }
@@ -82,21 +107,16 @@ pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>,
             status = status.as_str(),
             "step finished"
         ),
-        (Some(m), Some(err)) => {
-            tracing::warn!(
-                parent: span,
-                step = m.name(),
-                run_id = run_id(frame),
-                attempt,
-                status = status.as_str(),
-                kind = err.kind().as_str(),
-                error = err.message(),
-                "step finished"
-            );
-            if let (true, Some(run)) = (in_run, frame.run()) {
-                run.push_failed(FailedStep::from_error(err));
-            }
-        }
+        (Some(m), Some(err)) => tracing::warn!(
+            parent: span,
+            step = m.name(),
+            run_id = run_id(frame),
+            attempt,
+            status = status.as_str(),
+            kind = err.kind().as_str(),
+            error = err.message(),
+            "step finished"
+        ),
         (None, None) => tracing::info!(
             parent: span,
             pipeline = frame.run().map(|r| r.meta.name()),
@@ -113,11 +133,6 @@ pub(crate) fn terminal(frame: &Frame, status: Status, error: Option<&StepError>,
             error = err.message(),
             "pipeline finished"
         ),
-    }
-    if frame.step_meta().is_none() {
-        if let Some(run) = frame.run() {
-            run.set_status(status);
-        }
     }
 }
 
@@ -231,12 +246,14 @@ pub(crate) fn hook_ok(frame: &Frame, hook: &'static ErasedHook, event: Event) {
     if let Some(log) = &frame.log {
         log.hook_ended(frame.attempt(), event, hook.name(), &HookStatus::Ok);
     }
-    tracing::debug!(
-        hook = hook.name(),
-        event = event.key(),
-        step = frame.step_meta().map(|m| m.name()),
-        "hook ran"
-    );
+    if frame.traced {
+        tracing::debug!(
+            hook = hook.name(),
+            event = event.key(),
+            step = frame.step_meta().map(|m| m.name()),
+            "hook ran"
+        );
+    }
     if let Some(run) = frame.run() {
         run.record_ok(hook, event, frame.step_meta());
     }

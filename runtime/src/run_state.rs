@@ -139,6 +139,17 @@ impl RunShared {
         self.cancel.is_cancelled()
     }
 
+    /// `true` when the run gives its steps nothing of their own: no step
+    /// defaults (attribute or configuration) and no journal.
+    #[inline]
+    pub(crate) fn plain_steps(&self) -> bool {
+        #[cfg(feature = "journal")]
+        if self.durable.is_some() {
+            return false;
+        }
+        self.defaults.cfg.is_none() && self.defaults.attr.filled() == 0
+    }
+
     pub(crate) fn push_failed(&self, step: FailedStep) {
         self.failed
             .lock()

@@ -27,6 +27,7 @@
 //! `record`.
 
 use std::borrow::Cow;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::time::Duration;
@@ -35,17 +36,17 @@ use tracing::Span;
 
 use crate::call::{self, take_panic};
 use crate::clock::Stamp;
-use crate::context::{HookContext, Output, OutputPtr, Src, View};
+use crate::context::{HookContext, OutputPtr, Src, View};
 use crate::decide::{self, AttemptEnd, Next};
 use crate::error::{PipelineError, StepError};
 use crate::event::Event;
 use crate::frame::{current_in_hook, enter, with_current_in_hook, Frame, RunRef, Scope};
-use crate::hook::{HookSet, PipelineHooks};
+use crate::hook::{ErasedHook, HookSet, PipelineHooks, Planned};
 use crate::lookup::{Level, Lookup};
 use crate::meta::{PipelineMeta, StepMeta};
 use crate::plan::Plan;
 use crate::record;
-use crate::run_state::start_run;
+use crate::run_state::{start_run, RunShared};
 use crate::settings::{self, StepSettings};
 use crate::status::Status;
 
@@ -70,48 +71,84 @@ pub(crate) struct Unit {
 }
 
 impl Unit {
-    /// A step call (`lend`, in [`place`](Self::place), borrows the enclosing
-    /// run instead of sharing it: only for sync calls, which end before the
-    /// enclosing frame does), as if it had no enclosing step or run: a plain struct
-    /// literal so that it is built where it will stay; [`place`](Self::place)
-    /// then gives it its span and, inside a step or run, its run.
+    /// A step call, as if alone: a struct literal of the step's own values,
+    /// so that it is built where it will stay; [`place`](Self::place) then
+    /// puts it under the current frame, if any.
     #[inline(always)]
-    pub(crate) fn step_alone(
-        meta: &'static StepMeta,
-        own: &'static HookSet,
-        in_hook: bool,
-    ) -> Unit {
-        let cfg = settings::active().and_then(|o| o.step(meta));
-        let max_attempts = match cfg.and_then(|c| c.retries) {
-            Some(retries) if meta.is_retryable() => retries.saturating_add(1),
-            _ => meta.max_attempts(),
-        };
+    pub(crate) fn step(meta: &'static StepMeta, own: &'static HookSet) -> Unit {
         Unit {
             kind: Kind::Step(meta),
-            hooks: Lookup::new(
-                Level {
-                    attr: own,
-                    cfg: cfg.map(|c| &c.hooks),
-                },
-                None,
-            ),
-            cfg,
-            in_run: !in_hook,
-            frame: Frame::unspanned(Scope::Step(meta), max_attempts),
+            hooks: Lookup::own(own),
+            cfg: None,
+            in_run: true,
+            frame: Frame::unspanned(Scope::Step(meta), meta.max_attempts()),
             detached: call::Chain::new(0),
         }
     }
 
-    /// Gives a step built by [`step_alone`](Self::step_alone) its span and,
-    /// inside a step or run, its run and the run's step defaults.
+    /// Puts a step call built by [`step`](Self::step) under `parent` (the
+    /// current frame, if any). `lend` borrows the enclosing run instead of
+    /// sharing it: only for sync calls, which end before the enclosing
+    /// frame does.
+    ///
+    /// The common call (no configuration installed, nothing `tracing` can
+    /// show, not from a hook, alone or in a run without step defaults or a
+    /// journal) needs one test and, in a run, its run; everything else is
+    /// [`configure`](Self::configure)'s, out of line.
     #[inline(always)]
     pub(crate) fn place(
         &mut self,
         meta: &'static StepMeta,
         own: &'static HookSet,
         parent: Option<&Frame>,
+        in_hook: bool,
         lend: bool,
     ) {
+        let plain = !in_hook && settings::active().is_none() && !record::tracing_on();
+        match parent {
+            None if plain => {}
+            Some(p) if plain && p.run().is_none_or(RunShared::plain_steps) => {
+                self.frame.run = if lend {
+                    p.run.lend()
+                } else {
+                    p.run.to_arc().map_or(RunRef::NONE, RunRef::owned)
+                };
+            }
+            _ => self.configure(meta, own, parent, in_hook, lend),
+        }
+    }
+
+    /// Gives a step call what the common call does without: its configured
+    /// settings, its span, the run's step defaults and journal, no hooks
+    /// from inside a hook.
+    #[cold]
+    #[inline(never)]
+    fn configure(
+        &mut self,
+        meta: &'static StepMeta,
+        own: &'static HookSet,
+        parent: Option<&Frame>,
+        in_hook: bool,
+        lend: bool,
+    ) {
+        let cfg = settings::active().and_then(|o| o.step(meta));
+        if let Some(retries) = cfg.and_then(|c| c.retries) {
+            if meta.is_retryable() {
+                self.frame.max_attempts = retries.saturating_add(1);
+            }
+        }
+        self.cfg = cfg;
+        self.in_run = !in_hook;
+        self.frame.traced = record::tracing_on();
+        if cfg.is_some() {
+            self.hooks = Lookup::new(
+                Level {
+                    attr: own,
+                    cfg: cfg.map(|c| &c.hooks),
+                },
+                None,
+            );
+        }
         match parent {
             None => root_step_span(&mut self.frame.span, meta),
             Some(parent) => step_parent(self, meta, own, parent, lend),
@@ -119,6 +156,18 @@ impl Unit {
         if !self.in_run {
             // Called from inside a hook: no hooks.
             self.hooks = Lookup::none();
+        }
+    }
+
+    /// Drops a unit kept in a `ManuallyDrop`: in line when its frame holds
+    /// nothing to drop (no share of a run, no span, no journal), which is
+    /// the common step call's case.
+    #[inline(always)]
+    pub(crate) fn release(unit: &mut ManuallyDrop<Unit>) {
+        if unit.frame.holds_something() {
+            // SAFETY: the caller drops its unit once, here, and does not
+            // use it after.
+            unsafe { ManuallyDrop::drop(unit) }
         }
     }
 
@@ -265,10 +314,8 @@ impl Unit {
             error: error.cloned(),
             attempt: self.frame.attempt(),
             finished: Some(finished),
-            output: match output {
-                Some(ptr) => Output::Borrowed(ptr),
-                None => Output::None,
-            },
+            output,
+            owned_output: None,
             failed_steps: match (self.kind, self.frame.run()) {
                 (Kind::Pipeline(_), Some(run)) => Some(run.failed_snapshot()),
                 _ => None,
@@ -297,27 +344,28 @@ impl Unit {
     #[inline(never)]
     fn fire_sync_slow(&self, event: Event, error: Option<&StepError>) {
         let ctx = self.context(error);
-        self.walk_sync(&[event], &ctx, || Plan::event(self.hooks, event));
+        let hooks = self.hooks.get(event).iter().map(|hook| (event, hook));
+        self.walk_sync(hooks, &ctx, || Plan::event(self.hooks, event));
     }
 
-    /// Fires `events`' hooks in order from sync code, walking the lists
-    /// directly (the lean path); at the first async hook, which sync code
-    /// cannot await, the rest of `plan` (the same hooks, as a plan) goes to
-    /// the hook thread.
+    /// Fires `hooks` in order from sync code (the lean path); at the first
+    /// async hook, which sync code cannot await, the rest of `plan` (the
+    /// same hooks, as a plan) goes to the hook thread.
     #[inline(always)]
-    fn walk_sync(&self, events: &[Event], ctx: &HookContext, plan: impl FnOnce() -> Plan) {
-        let mut called = 0;
-        for &event in events {
-            for hook in self.hooks.get(event) {
-                if hook.is_async() {
-                    let mut rest = plan();
-                    rest.pass(called);
-                    call::detach_after(rest.drain(), ctx, &self.frame, Some(&self.detached));
-                    return;
-                }
-                call::call_sync(hook, event, ctx, &self.frame);
-                called += 1;
+    fn walk_sync(
+        &self,
+        hooks: impl Iterator<Item = (Event, &'static ErasedHook)>,
+        ctx: &HookContext,
+        plan: impl FnOnce() -> Plan,
+    ) {
+        for (called, (event, hook)) in hooks.enumerate() {
+            if hook.is_async() {
+                let mut rest = plan();
+                rest.pass(called);
+                call::detach_after(rest.drain(), ctx, &self.frame, Some(&self.detached));
+                return;
             }
+            call::call_sync(hook, event, ctx, &self.frame);
         }
     }
 
@@ -332,7 +380,7 @@ impl Unit {
     ) {
         let finished = self.reach(status, error);
         if self.hooks.any_terminal(status) {
-            self.fire_terminal_sync(status, Event::terminal(status), error, finished, output);
+            self.fire_terminal_sync(status, error, finished, output);
         }
     }
 
@@ -343,7 +391,7 @@ impl Unit {
         let finished = self.reach(Status::Completed, None);
         if self.hooks.any_terminal(Status::Completed) {
             let status = Status::Completed;
-            self.fire_terminal_here(status, Event::terminal(status), None, finished, output);
+            self.fire_terminal_here(status, None, finished, output);
         }
     }
 
@@ -353,7 +401,6 @@ impl Unit {
     pub(crate) fn fire_terminal_here(
         &self,
         status: Status,
-        events: &'static [Event],
         error: Option<&StepError>,
         finished: Stamp,
         output: Option<OutputPtr>,
@@ -362,7 +409,11 @@ impl Unit {
         // to drop (an error, a pipeline's failed steps).
         let borrowed_only = error.is_none() && !self.is_pipeline();
         let ctx = self.terminal_context(status, error, finished, output);
-        self.walk_sync(events, &ctx, || Plan::terminal(self.hooks, status));
+        let plan = || Plan::terminal(self.hooks, status);
+        match self.hooks.terminal(status) {
+            Some(flat) => self.walk_sync(flat.iter().map(Planned::get), &ctx, plan),
+            None => self.walk_sync(plan(), &ctx, plan),
+        }
         if borrowed_only {
             // A terminal context lends the frame and at most borrows the
             // output, and hooks only ever see it by `&` (it has no interior
@@ -376,12 +427,11 @@ impl Unit {
     pub(crate) fn fire_terminal_sync(
         &self,
         status: Status,
-        events: &'static [Event],
         error: Option<&StepError>,
         finished: Stamp,
         output: Option<OutputPtr>,
     ) {
-        self.fire_terminal_here(status, events, error, finished, output);
+        self.fire_terminal_here(status, error, finished, output);
     }
 
     /// Fires what is left of `plan` from sync code.
@@ -428,8 +478,13 @@ impl Unit {
 }
 
 /// Gives a step called outside any step or run its span.
-#[inline(always)]
+#[inline]
 fn root_step_span(slot: &mut Span, meta: &'static StepMeta) {
+    // Built only when someone can see it: a span built and moved in place
+    // costs more than the rest of the call's set-up.
+    if !record::tracing_on() {
+        return;
+    }
     *slot = tracing::info_span!(
         "hookflow.step",
         step = meta.name(),
@@ -450,24 +505,26 @@ fn step_parent(
     lend: bool,
 ) {
     let frame = &mut unit.frame;
-    // Under the enclosing step's or run's span, even when an async
-    // parent is not entered on this thread right now.
-    frame.span = tracing::info_span!(
-        parent: &parent.span,
-        "hookflow.step",
-        step = meta.name(),
-        run_id = tracing::field::Empty,
-        status = tracing::field::Empty,
-    );
     frame.run = if lend {
         parent.run.lend()
     } else {
         parent.run.to_arc().map_or(RunRef::NONE, RunRef::owned)
     };
-    if let Some(r) = frame.run.get() {
-        frame
-            .span
-            .record("run_id", tracing::field::display(r.run_id));
+    if record::tracing_on() {
+        // Under the enclosing step's or run's span, even when an async
+        // parent is not entered on this thread right now.
+        *frame.span = tracing::info_span!(
+            parent: &*parent.span,
+            "hookflow.step",
+            step = meta.name(),
+            run_id = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        if let Some(r) = frame.run.get() {
+            frame
+                .span
+                .record("run_id", tracing::field::display(r.run_id));
+        }
     }
     #[cfg(feature = "journal")]
     if let (true, Some(durable)) = (unit.in_run, frame.run().and_then(|r| r.durable.as_ref())) {
@@ -517,10 +574,11 @@ pub(crate) fn drive_sync(
     body: &mut dyn SyncBody,
 ) -> Result<(), StepError> {
     let (parent, in_hook) = current_in_hook();
-    let mut unit = Unit::step_alone(meta, hooks, in_hook);
-    unit.place(meta, hooks, parent, true);
+    let mut unit = Unit::step(meta, hooks);
+    unit.place(meta, hooks, parent, in_hook, true);
     let _entered = enter(&unit.frame);
     let _span = unit.frame.span.enter();
+    unit.frame.started = Stamp::now();
     let mut attempt = 1;
     let next = loop {
         if let Some(next) = unit.before_attempt(attempt) {
