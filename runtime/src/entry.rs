@@ -428,20 +428,13 @@ pin_project_lite::pin_project! {
             let mut this = this.project();
             // The body goes first: its own `Drop` runs before `on_cancel`.
             if this.fut.is_some() {
-                drop_fut_cold(this.fut.as_mut());
+                drop_fut(this.fut.as_mut());
             }
             if this.core.is_some() {
                 drop_core(this.core);
             }
         }
     }
-}
-
-/// Drops the attempt's future of a call dropped before it ended.
-#[cold]
-#[inline(never)]
-fn drop_fut_cold<F>(fut: Pin<&mut Option<F>>) {
-    drop_fut(fut);
 }
 
 /// Drops a call's core: fires what is left, exactly once (see
@@ -463,11 +456,35 @@ fn guarded(f: &mut dyn FnMut()) -> std::thread::Result<()> {
     catch_unwind(AssertUnwindSafe(f))
 }
 
+/// Runs an attempt's build and poll, catching its panic. An optimised build
+/// compiles the closure in place, in its own `catch_unwind` (the hot path
+/// then has no call of its own for it); a debug build, where compile time
+/// counts for more, goes through the one shared, non-generic guard instead.
+/// Both catch the same panics.
+#[inline(always)]
+fn catch_attempt(f: &mut impl FnMut()) -> std::thread::Result<()> {
+    #[cfg(not(debug_assertions))]
+    {
+        catch_unwind(AssertUnwindSafe(f))
+    }
+    #[cfg(debug_assertions)]
+    {
+        guarded(f)
+    }
+}
+
 /// Drops an attempt's future; a panic in its `Drop` goes no further.
 fn drop_fut<F>(mut fut: Pin<&mut Option<F>>) {
-    if let Err(payload) = guarded(&mut || fut.set(None)) {
+    if let Err(payload) = guarded(&mut || clear(&mut fut)) {
         take_panic(payload);
     }
+}
+
+/// Drops an attempt's future in place (one copy per body, shared by every
+/// place that drops it).
+#[inline]
+fn clear<F>(fut: &mut Pin<&mut Option<F>>) {
+    fut.set(None);
 }
 
 /// The shell's fields that know the body's types, lent to the core for one
@@ -502,9 +519,7 @@ where
         let caught = {
             let _entered = enter(frame);
             let (body, fut, out) = (&mut *self.body, &mut self.fut, &mut polled);
-            // The closure itself, not behind `dyn`: the body's poll is then
-            // compiled in place, with no call of its own.
-            catch_unwind(AssertUnwindSafe(|| {
+            catch_attempt(&mut || {
                 if op.builds() {
                     fut.set(Some(body.attempt()));
                 }
@@ -517,31 +532,32 @@ where
                         // Done with: dropped here, under the same guard (a
                         // panic of its `Drop` leaves `None` in its place
                         // and changes nothing: the attempt's value stands).
-                        fut.set(None);
+                        clear(fut);
                     }
                 }
-            }))
+            })
         };
-        let end = match (caught, polled) {
-            (Ok(()), Poll::Pending) if op.polls() => return Poll::Pending,
-            (Ok(()), Poll::Pending) => return Poll::Ready(Ok(None)),
-            (caught, Poll::Ready(r)) => {
-                if let Err(p) = caught {
-                    // The finished future's `Drop` panicked.
-                    take_panic(p);
-                }
-                match R::read(r) {
-                    Ok(v) => Ok(self.expose.expose(self.out.insert(v))),
-                    Err(e) => Err(AttemptEnd::Error(e.into_anyhow())),
-                }
-            }
-            (Err(p), Poll::Pending) => {
-                let end = Err(AttemptEnd::Panicked(take_panic(p)));
+        let panicked = match caught {
+            Ok(()) => None,
+            // In building or polling it, or in dropping it once it was
+            // ready (then its value stands).
+            Err(payload) => Some(take_panic(payload)),
+        };
+        let Poll::Ready(r) = polled else {
+            if let Some(msg) = panicked {
                 drop_fut(self.fut.as_mut());
-                end
+                return Poll::Ready(Err(AttemptEnd::Panicked(msg)));
             }
+            return if op.polls() {
+                Poll::Pending
+            } else {
+                Poll::Ready(Ok(None))
+            };
         };
-        Poll::Ready(end)
+        Poll::Ready(match R::read(r) {
+            Ok(v) => Ok(self.expose.expose(self.out.insert(v))),
+            Err(e) => Err(AttemptEnd::Error(e.into_anyhow())),
+        })
     }
 }
 
