@@ -406,7 +406,9 @@ impl HookContext {
         self.view().resources()
     }
 
-    /// The `tracing` span of the step call or run.
+    /// The `tracing` span of the step call or run: [`Span::none()`] for a
+    /// step call that started when no subscriber (nor tracing's `log`
+    /// bridge) could see it.
     pub fn span(&self) -> &Span {
         self.view().span()
     }
