@@ -437,7 +437,7 @@ pub fn step(args: StepArgs, model: FnModel) -> TokenStream {
 
     let ok = model.ok_type();
     let expose = if model.opaque {
-        quote!(::hookflow::__private::no_output())
+        quote!(::hookflow::__private::Hidden)
     } else {
         quote! {{
             #[allow(unused_imports)]

@@ -161,11 +161,6 @@ impl<T> Expose<T> for Hidden {
     }
 }
 
-/// The output is not shown to hooks.
-pub const fn no_output() -> Hidden {
-    Hidden
-}
-
 /// Chooses, at the step's definition, whether its output can be shown to
 /// hooks (`'static + Send + Sync` outputs can).
 #[doc(hidden)]
@@ -422,8 +417,8 @@ pin_project_lite::pin_project! {
     }
 
     impl<R: StepReturn, X, B: Body> PinnedDrop for StepFuture<R, X, B> {
-        // Two tests in line; the work out of line (most calls end with
-        // neither an attempt's future nor a core left).
+        // Two tests; most calls end with neither an attempt's future nor a
+        // core left to drop.
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             // The body goes first: its own `Drop` runs before `on_cancel`.

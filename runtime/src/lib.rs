@@ -81,9 +81,9 @@ pub use status::Status;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::entry::{
-        no_output, pipeline_async, pipeline_sync, run_async, run_once, run_plain, run_plain_retry,
-        run_retry, Body, Expose, ExposeOutput, Hidden, HideOutput, Once, OnceFut, PipelineFuture,
-        Plain, Probe, Retry, Shown, StepFuture, StepReturn,
+        pipeline_async, pipeline_sync, run_async, run_once, run_plain, run_plain_retry, run_retry,
+        Body, Expose, ExposeOutput, Hidden, HideOutput, Once, OnceFut, PipelineFuture, Plain,
+        Probe, Retry, Shown, StepFuture, StepReturn,
     };
     pub use crate::event::Event;
     pub use crate::hook::{ErasedHook, HookCell, HookSet, HookSetBuilder, PipelineHooks};

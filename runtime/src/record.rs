@@ -26,6 +26,9 @@ use crate::status::Status;
 #[inline(always)]
 pub(crate) fn tracing_on() -> bool {
     use tracing::level_filters::LevelFilter;
+    // `if_log_enabled!` is the test tracing's own event macros make for its
+    // `log` bridge (true only when that feature is on and no subscriber
+    // was ever set).
     LevelFilter::current() != LevelFilter::OFF
         || tracing::if_log_enabled! { tracing::Level::ERROR, { true } else { false } }
 }
