@@ -10,7 +10,8 @@
 #
 # A ratio is hookflow's time over the hand-written wrapper's in the same
 # run (for the pipeline group: a step inside a run over the step alone).
-# Pinned to one core with taskset when it exists.
+# Pinned with taskset, when it exists, to one core: CPU, by default the
+# last one (the first usually takes more of the machine's interrupts).
 set -euo pipefail
 BASE=${1:?usage: against.sh COMMIT}
 ROUNDS=${ROUNDS:-5}
@@ -35,7 +36,7 @@ git -C "$ROOT" worktree add --detach --quiet "$WORK/base" "$BASE"
 HEAD_BIN=$(build "$ROOT" head)
 BASE_BIN=$(build "$WORK/base" base)
 PIN=()
-command -v taskset >/dev/null && PIN=(taskset -c 0)
+command -v taskset >/dev/null && PIN=(taskset -c "${CPU:-$(($(nproc) - 1))}")
 
 for _ in $(seq "$ROUNDS"); do
     for side in head base; do
